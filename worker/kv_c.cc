@@ -1,0 +1,86 @@
+// The wasm module's side of kv_c.h: binds the core to the host's storage.
+
+#include "kv_c.h"
+
+#include <cstdlib>
+
+#include "service.h"
+#include "storage.h"
+#include "store.h"
+
+namespace kv {
+namespace {
+
+// Storage on the host's kv_host.sql import.
+class HostStorage : public Storage {
+ public:
+  Status Execute(Statement statement, std::initializer_list<SqlValue> params,
+                 Rows* rows) override {
+    params_.clear();
+    EncodeSqlValues(params, &params_);
+    uint8_t* data = nullptr;
+    uint32_t size = 0;
+    if (kv_host_sql(static_cast<int32_t>(statement),
+                    reinterpret_cast<const uint8_t*>(params_.data()),
+                    static_cast<uint32_t>(params_.size()), &data,
+                    &size) != KV_OK) {
+      return Status::Error(Code::kStorageError, "the host's storage failed");
+    }
+    return rows->Adopt(data, size);
+  }
+
+ private:
+  std::string params_;  // reused across calls to spare allocations
+};
+
+Store* TheStore() {
+  static HostStorage storage;
+  static Store store(&storage);
+  return &store;
+}
+
+std::string_view View(const void* data, uint32_t size) {
+  return std::string_view(static_cast<const char*>(data), size);
+}
+
+}  // namespace
+}  // namespace kv
+
+uint8_t* kv_alloc(uint32_t size) {
+  return static_cast<uint8_t*>(std::malloc(size == 0 ? 1 : size));
+}
+
+void kv_free(uint8_t* buffer) { std::free(buffer); }
+
+int32_t kv_statement_count(void) {
+  return static_cast<int32_t>(kv::Statement::kCount);
+}
+
+const char* kv_statement_sql(int32_t statement, uint32_t* size) {
+  if (statement < 0 || statement >= kv_statement_count()) {
+    *size = 0;
+    return nullptr;
+  }
+  const std::string_view sql =
+      kv::StatementSql(static_cast<kv::Statement>(statement));
+  *size = static_cast<uint32_t>(sql.size());
+  return sql.data();
+}
+
+int32_t kv_migrate(void) {
+  return kv::TheStore()->Migrate().ok() ? KV_OK : KV_STORAGE_ERROR;
+}
+
+int32_t kv_handle(const char* operation, uint32_t operation_len,
+                  const uint8_t* credential, uint32_t credential_len,
+                  const uint8_t* body, uint32_t body_len, uint8_t** response,
+                  uint32_t* response_len) {
+  // Kept until the next call, so the host reads the body in place.
+  static kv::Response result;
+  result = kv::Handle(kv::TheStore(), kv::View(operation, operation_len),
+                      kv::View(credential, credential_len),
+                      kv::View(body, body_len));
+  *response = reinterpret_cast<uint8_t*>(result.body.data());
+  *response_len = static_cast<uint32_t>(result.body.size());
+  return result.http_status;
+}

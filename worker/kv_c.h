@@ -1,0 +1,79 @@
+/* The C ABI of the key-value core: what the wasm module exports to its host
+ * (the JS shim, shims/core.js) and what it imports from it.
+ *
+ * Conventions, after leveldb/c.h:
+ *   - Byte strings cross as (pointer, length) pairs into the module's linear
+ *     memory. A function borrows the buffers it is given for the duration of
+ *     the call only.
+ *   - A buffer the callee allocates for the caller comes from kv_alloc; the
+ *     receiver owns it and releases it with kv_free.
+ *   - Functions return integer status codes; none of them throws.
+ *   - Every call that touches storage runs inside one host transaction
+ *     (ctx.storage.transactionSync); a failure status means the host must
+ *     roll that transaction back.
+ */
+
+#ifndef KV_WORKER_KV_C_H_
+#define KV_WORKER_KV_C_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KV_EXPORT(name) __attribute__((export_name(#name)))
+#define KV_IMPORT(name) \
+  __attribute__((import_module("kv_host"), import_name(#name)))
+
+/* Status codes of kv_migrate and of the kv_host.sql import. */
+enum { KV_OK = 0, KV_STORAGE_ERROR = 1 };
+
+/* ---- Exports ---- */
+
+/* Returns `size` bytes owned by the caller (release with kv_free), or null
+ * when memory is exhausted. */
+KV_EXPORT(kv_alloc) uint8_t* kv_alloc(uint32_t size);
+KV_EXPORT(kv_free) void kv_free(uint8_t* buffer);
+
+/* How many SQL statements the core issues, and the SQL text of statement
+ * `statement` (0 <= statement < kv_statement_count()): static, never freed.
+ * The host prepares them by number, so the text crosses the boundary once. */
+KV_EXPORT(kv_statement_count) int32_t kv_statement_count(void);
+KV_EXPORT(kv_statement_sql)
+const char* kv_statement_sql(int32_t statement, uint32_t* size);
+
+/* Creates the store's schema if needed. Returns KV_OK or KV_STORAGE_ERROR. */
+KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
+
+/* Handles one request of the HTTP API (worker/service.h): `operation` is the
+ * route's last segment ("get", "set", "delete", "atomic", or the Worker's
+ * internal "set_credential"), `credential` the SHA-256 of the caller's access
+ * token (32 bytes, or 0 bytes for the Worker's own directory), `body` the
+ * request's JSON. Returns the HTTP status of the response and sets
+ * *response / *response_len to its JSON body, which the core owns and keeps
+ * valid until the next kv_handle call. A status of 500 or more means storage
+ * failed: roll the transaction back. */
+KV_EXPORT(kv_handle)
+int32_t kv_handle(const char* operation, uint32_t operation_len,
+                  const uint8_t* credential, uint32_t credential_len,
+                  const uint8_t* body, uint32_t body_len, uint8_t** response,
+                  uint32_t* response_len);
+
+/* ---- Imports (module "kv_host") ---- */
+
+/* Runs statement `statement` with the parameters encoded at
+ * params[0..params_len) (grammar: worker/sql_wire.cc). On success returns
+ * KV_OK and sets *rows / *rows_len to the result rows in the same grammar, in
+ * a buffer the host allocated with kv_alloc and the core now owns (null and 0
+ * for a statement without rows). On failure returns KV_STORAGE_ERROR; the
+ * host keeps the error to report after the transaction is rolled back. */
+KV_IMPORT(sql)
+int32_t kv_host_sql(int32_t statement, const uint8_t* params,
+                    uint32_t params_len, uint8_t** rows, uint32_t* rows_len);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KV_WORKER_KV_C_H_ */

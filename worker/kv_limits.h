@@ -1,0 +1,35 @@
+// Every limit the store enforces, in one place.
+//
+// Each limit is checked once, where a request is decoded (request.cc), and
+// each has its own error code (status.h) whose message states the limit and
+// the size seen. docs/http-api.md lists them for users.
+
+#ifndef KV_WORKER_KV_LIMITS_H_
+#define KV_WORKER_KV_LIMITS_H_
+
+#include <cstddef>
+
+namespace kv {
+
+// Bytes of one request body.
+constexpr size_t kMaxRequestBytes = 2 * 1024 * 1024;
+// Levels of array/object nesting in one request body.
+constexpr int kMaxJsonDepth = 64;
+// Bytes of one encoded key (docs/key-encoding.md).
+constexpr size_t kMaxKeyBytes = 2048;
+// Bytes of one bigint key part's magnitude (the encoding has a 1-byte length).
+constexpr size_t kMaxBigIntBytes = 255;
+// Bytes of one value as compact UTF-8 JSON.
+constexpr size_t kMaxValueBytes = 16 * 1024;
+// Keys read by one get.
+constexpr size_t kMaxKeysPerGet = 100;
+// Checks in one atomic commit.
+constexpr size_t kMaxChecksPerCommit = 100;
+// Mutations in one atomic commit.
+constexpr size_t kMaxMutationsPerCommit = 1000;
+// Key and value bytes of all checks and mutations of one commit.
+constexpr size_t kMaxCommitBytes = 800 * 1024;
+
+}  // namespace kv
+
+#endif  // KV_WORKER_KV_LIMITS_H_

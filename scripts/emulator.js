@@ -1,0 +1,83 @@
+// Runs the Worker in the local workerd runtime through `wrangler dev`, the
+// way `npm start` and the end-to-end tests do: offline, on 127.0.0.1.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WRANGLER = `${ROOT}node_modules/.bin/wrangler`;
+const READY_TIMEOUT_MS = 60_000;
+
+// Wrangler's switches for a machine without internet.
+export const OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * Starts `wrangler dev` and waits until the Worker answers. `envFile` holds
+ * the secrets (KV_ADMIN_TOKEN); `persistTo` is the state directory.
+ * `stdio` is 'inherit' to show wrangler's output, else it is collected and
+ * printed only if start-up fails. Returns { url, stop(), process }.
+ */
+export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe' }) {
+  const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persistTo,
+    '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false',
+    '--var', 'KV_JURISDICTIONS:off'];
+  if (envFile) args.push('--env-file', envFile);
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...OFFLINE_ENV },
+    stdio: ['ignore', stdio, stdio],
+    detached: true, // its own process group, so stop() ends workerd too
+  });
+  let output = '';
+  if (stdio === 'pipe') {
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+  }
+  const exited = once(child, 'exit').then(([code]) => code);
+  const url = `http://127.0.0.1:${port}`;
+  const emulator = { url, process: child, stop: () => stopProcessGroup(child, exited) };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const response = await fetch(`${url}/v1/health`);
+      if (response.ok) return emulator;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await emulator.stop();
+  throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
+}
+
+async function stopProcessGroup(child, exited, signal = 'SIGTERM') {
+  if (child.exitCode !== null || child.signalCode !== null) return exited;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    return exited; // already gone
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+  return exited;
+}

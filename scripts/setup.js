@@ -1,0 +1,48 @@
+// Installs what the build and the emulator need, or says exactly what to
+// install: Debian packages when run as root, `npm ci` when node_modules is
+// missing or older than package-lock.json.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { ROOT } from './emulator.js';
+
+// What each Debian package provides, checked by a file it installs.
+const DEBIAN_PACKAGES = [
+  ['cmake', '/usr/bin/cmake'],
+  ['make', '/usr/bin/make'],
+  ['g++', '/usr/bin/g++'],
+  ['emscripten', '/usr/bin/em++'],
+  ['libboost-json1.81-dev', '/usr/include/boost/json.hpp'],
+  ['nlohmann-json3-dev', '/usr/include/nlohmann/json.hpp'],
+  ['libsqlite3-dev', '/usr/include/sqlite3.h'],
+  ['libgtest-dev', '/usr/include/gtest/gtest.h'],
+];
+
+function run(command, args) {
+  execFileSync(command, args, { stdio: 'inherit', cwd: ROOT });
+}
+
+export function ensureSystemPackages() {
+  const missing = DEBIAN_PACKAGES.filter(([, file]) => !existsSync(file)).map(([name]) => name);
+  if (missing.length === 0) return;
+  const command = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`Missing Debian packages: ${missing.join(', ')}.\nInstall them with:\n  sudo sh -c '${command}'`);
+  }
+  console.log(`Installing Debian packages: ${missing.join(' ')}`);
+  run('apt-get', ['update']);
+  run('apt-get', ['install', '-y', '--no-install-recommends', ...missing]);
+}
+
+export function ensureNodeModules() {
+  const installed = `${ROOT}node_modules/.package-lock.json`;
+  const lock = `${ROOT}package-lock.json`;
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.log('Installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+export function ensureSetup() {
+  ensureSystemPackages();
+  ensureNodeModules();
+}

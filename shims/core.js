@@ -36,7 +36,7 @@ export function createCore(wasmModule) {
   instance = new WebAssembly.Instance(wasmModule, {
     kv_host: { sql: sqlImport.run },
     env: { emscripten_notify_memory_growth() {} },
-    wasi_snapshot_preview1: wasiImports(memory),
+    wasi_snapshot_preview1: wasiImports,
   });
   instance.exports._initialize();
   const { kv_alloc, kv_free, kv_handle, kv_migrate } = instance.exports;
@@ -116,28 +116,9 @@ function readStatements(exports, memory) {
   }
 }
 
-// The four WASI calls a standalone Emscripten module imports. Only fd_write
-// does anything: the C++ runtime writes an abort message there.
-function wasiImports(memory) {
-  return {
-    fd_write(fd, iovs, iovsLength, writtenSlot) {
-      const view = new DataView(memory());
-      let text = '';
-      let written = 0;
-      for (let i = 0; i < iovsLength; i++) {
-        const pointer = view.getUint32(iovs + 8 * i, true);
-        const length = view.getUint32(iovs + 8 * i + 4, true);
-        text += decoder.decode(new Uint8Array(memory(), pointer, length));
-        written += length;
-      }
-      console.error(`kv core (fd ${fd}): ${text}`);
-      view.setUint32(writtenSlot, written, true);
-      return 0;
-    },
-    fd_close: () => 0,
-    fd_seek: () => 0,
-    proc_exit(code) {
-      throw new CoreError(`the core exited with code ${code}`);
-    },
-  };
-}
+// The one WASI call a standalone Emscripten module imports: abort() exits.
+const wasiImports = {
+  proc_exit(code) {
+    throw new CoreError(`the core exited with code ${code}`);
+  },
+};

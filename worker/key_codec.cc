@@ -21,13 +21,12 @@
 
 #include "key_codec.h"
 
+#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
-
-#include <boost/json/serialize.hpp>
 
 #include "base64.h"
 #include "kv_limits.h"
@@ -48,7 +47,8 @@ constexpr int kMaxShortBigIntBytes = 8;
 Status InvalidPart(std::string_view what, size_t index, std::string_view why) {
   return Status::Error(
       Code::kInvalidKey,
-      std::string(what) + "[" + std::to_string(index) + "] " + std::string(why) +
+      std::string(what) + "[" + std::to_string(index) + "] " +
+          std::string(why) +
           "; a key part is a string, a number, a boolean, "
           "{\"number\": \"NaN\"|\"Infinity\"|\"-Infinity\"}, "
           "{\"bigint\": \"<decimal>\"} or {\"bytes\": \"<base64>\"}");
@@ -93,7 +93,8 @@ bool ParseDecimal(std::string_view text, bool* negative,
       *it = static_cast<uint8_t>(product);
       carry = product >> 8;
     }
-    if (carry) magnitude->insert(magnitude->begin(), static_cast<uint8_t>(carry));
+    if (carry)
+      magnitude->insert(magnitude->begin(), static_cast<uint8_t>(carry));
     // Bail out early so a huge string costs no more than the limit allows.
     if (magnitude->size() > kMaxBigIntBytes) return false;
   }
@@ -155,9 +156,9 @@ Status EncodeTypedPart(const boost::json::object& part, std::string_view what,
                          "-Infinity");
     }
   } else {
-    return InvalidPart(what, index,
-                       "is an object of unknown type \"" + std::string(type) +
-                           "\"");
+    return InvalidPart(
+        what, index,
+        "is an object of unknown type \"" + std::string(type) + "\"");
   }
   return Status::OK();
 }
@@ -178,7 +179,8 @@ Status EncodePart(const boost::json::value& part, std::string_view what,
       AppendNumber(part.get_double(), out);
       return Status::OK();
     case boost::json::kind::bool_:
-      out->push_back(static_cast<char>(part.get_bool() ? kTrueCode : kFalseCode));
+      out->push_back(
+          static_cast<char>(part.get_bool() ? kTrueCode : kFalseCode));
       return Status::OK();
     case boost::json::kind::object:
       return EncodeTypedPart(part.get_object(), what, index, out);
@@ -253,9 +255,9 @@ Status EncodeKey(const boost::json::value& key, std::string_view what,
                  std::string* out) {
   const boost::json::array* parts = key.if_array();
   if (parts == nullptr || parts->empty()) {
-    return Status::Error(Code::kInvalidKey,
-                         std::string(what) +
-                             " must be a non-empty array of key parts");
+    return Status::Error(
+        Code::kInvalidKey,
+        std::string(what) + " must be a non-empty array of key parts");
   }
   const size_t start = out->size();
   for (size_t i = 0; i < parts->size(); ++i) {
@@ -268,8 +270,8 @@ Status EncodeKey(const boost::json::value& key, std::string_view what,
                          std::string(what) + " encodes to more than " +
                              std::to_string(kMaxKeyBytes) +
                              " bytes (at least " + std::to_string(size) +
-                             "); the limit is " +
-                             std::to_string(kMaxKeyBytes) + " bytes");
+                             "); the limit is " + std::to_string(kMaxKeyBytes) +
+                             " bytes");
   }
   return Status::OK();
 }

@@ -9,10 +9,9 @@
 #ifndef KV_WORKER_KEY_CODEC_H_
 #define KV_WORKER_KEY_CODEC_H_
 
+#include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
-
-#include <boost/json/value.hpp>
 
 #include "status.h"
 

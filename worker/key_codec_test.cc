@@ -1,12 +1,12 @@
 #include "key_codec.h"
 
-#include <fstream>
-#include <random>
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "base64.h"
 #include "kv_limits.h"
@@ -155,13 +155,19 @@ TEST(KeyCodecTest, RandomKeysRoundTripAndKeepOrder) {
         AppendBase64(bytes, &text);
         return boost::json::object{{"bytes", text}};
       }
-      case 1: return boost::json::string(std::string(random() % 3, "a\0b"[random() % 3]));
+      case 1:
+        return boost::json::string(
+            std::string(random() % 3, "a\0b"[random() % 3]));
       case 2: {
         const int64_t n = static_cast<int64_t>(random() % 2000) - 1000;
         return boost::json::object{{"bigint", std::to_string(n * n * n)}};
       }
-      case 3: return static_cast<double>(static_cast<int64_t>(random() % 2001) - 1000) / 8;
-      default: return random() % 2 == 0;
+      case 3:
+        return static_cast<double>(static_cast<int64_t>(random() % 2001) -
+                                   1000) /
+               8;
+      default:
+        return random() % 2 == 0;
     }
   };
   for (int i = 0; i < 2000; ++i) {
@@ -176,7 +182,8 @@ TEST(KeyCodecTest, RandomKeysRoundTripAndKeepOrder) {
 TEST(Base64Test, RoundTripsAndRefusesNonCanonical) {
   for (size_t size = 0; size < 8; ++size) {
     std::string bytes;
-    for (size_t i = 0; i < size; ++i) bytes.push_back(static_cast<char>(i * 77));
+    for (size_t i = 0; i < size; ++i)
+      bytes.push_back(static_cast<char>(i * 77));
     std::string text;
     AppendBase64(bytes, &text);
     std::string decoded;
@@ -184,8 +191,8 @@ TEST(Base64Test, RoundTripsAndRefusesNonCanonical) {
     EXPECT_EQ(decoded, bytes);
   }
   std::string ignored;
-  for (const char* bad : {"A", "AB=", "A===", "AB=C", "AR==", "AQI=x", "A*==",
-                          "=AAA"}) {
+  for (const char* bad :
+       {"A", "AB=", "A===", "AB=C", "AR==", "AQI=x", "A*==", "=AAA"}) {
     EXPECT_FALSE(DecodeBase64(bad, &ignored)) << bad;
   }
 }

@@ -1,11 +1,10 @@
 #include "request.h"
 
-#include <initializer_list>
-
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <initializer_list>
 
 #include "key_codec.h"
 #include "kv_limits.h"
@@ -28,37 +27,6 @@ std::string Indexed(std::string_view name, size_t index) {
   return Str(name) + "[" + std::to_string(index) + "]";
 }
 
-// Parses a request body. `*body_json` uses `resource` for its memory.
-Status ParseBody(std::string_view body, json::monotonic_resource* resource,
-                 json::value* body_json) {
-  if (body.size() > kMaxRequestBytes) {
-    return Status::Error(Code::kRequestTooLarge,
-                         "the request body is " + std::to_string(body.size()) +
-                             " bytes; the limit is " +
-                             std::to_string(kMaxRequestBytes) + " bytes (2 MiB)");
-  }
-  json::parse_options options;
-  options.max_depth = kMaxJsonDepth;
-  json::error_code error;
-  *body_json = json::parse(json::string_view(body.data(), body.size()), error,
-                           resource, options);
-  if (error == json::error::too_deep) {
-    return Status::Error(Code::kNestingTooDeep,
-                         "the request body nests arrays and objects deeper "
-                         "than the limit of " +
-                             std::to_string(kMaxJsonDepth) + " levels");
-  }
-  if (error) {
-    return Status::Error(Code::kInvalidJson,
-                         "the request body is not valid UTF-8 JSON: " +
-                             error.message());
-  }
-  if (!body_json->is_object()) {
-    return InvalidRequest("the request body must be a JSON object");
-  }
-  return Status::OK();
-}
-
 // Refuses fields of `object` other than `allowed`, so a misspelt field is an
 // error rather than silently ignored.
 Status OnlyFields(const json::object& object,
@@ -78,6 +46,40 @@ Status OnlyFields(const json::object& object,
   return Status::OK();
 }
 
+// Parses a request body: a JSON object with no fields but `fields`.
+// `*body_json` uses `resource` for its memory.
+Status ParseBody(std::string_view body, json::monotonic_resource* resource,
+                 std::initializer_list<std::string_view> fields,
+                 json::value* body_json) {
+  if (body.size() > kMaxRequestBytes) {
+    return Status::Error(Code::kRequestTooLarge,
+                         "the request body is " + std::to_string(body.size()) +
+                             " bytes; the limit is " +
+                             std::to_string(kMaxRequestBytes) +
+                             " bytes (2 MiB)");
+  }
+  json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  json::error_code error;
+  *body_json = json::parse(json::string_view(body.data(), body.size()), error,
+                           resource, options);
+  if (error == json::error::too_deep) {
+    return Status::Error(Code::kNestingTooDeep,
+                         "the request body nests arrays and objects deeper "
+                         "than the limit of " +
+                             std::to_string(kMaxJsonDepth) + " levels");
+  }
+  if (error) {
+    return Status::Error(
+        Code::kInvalidJson,
+        "the request body is not valid UTF-8 JSON: " + error.message());
+  }
+  if (!body_json->is_object()) {
+    return InvalidRequest("the request body must be a JSON object");
+  }
+  return OnlyFields(body_json->get_object(), fields, "the request body");
+}
+
 Status Require(const json::object& object, std::string_view name,
                std::string_view what, const json::value** value) {
   auto it = object.find(json::string_view(name.data(), name.size()));
@@ -92,7 +94,8 @@ Status Require(const json::object& object, std::string_view name,
 Status AsObject(const json::value& value, std::string_view what,
                 const json::object** object) {
   *object = value.if_object();
-  if (*object == nullptr) return InvalidRequest(Str(what) + " must be an object");
+  if (*object == nullptr)
+    return InvalidRequest(Str(what) + " must be an object");
   return Status::OK();
 }
 
@@ -109,10 +112,9 @@ Status BoundedArray(const json::object& object, std::string_view name,
   *array = it->value().if_array();
   if (*array == nullptr) return InvalidRequest(Str(name) + " must be an array");
   if ((*array)->size() > limit) {
-    return Status::Error(too_many, Str(name) + " has " +
-                                       std::to_string((*array)->size()) +
-                                       " items; the limit is " +
-                                       std::to_string(limit));
+    return Status::Error(
+        too_many, Str(name) + " has " + std::to_string((*array)->size()) +
+                      " items; the limit is " + std::to_string(limit));
   }
   return Status::OK();
 }
@@ -179,13 +181,13 @@ Status DecodeMutation(const json::value& value, std::string_view what,
     KV_RETURN_IF_ERROR(OnlyFields(*object, {"type", "key", "value"}, what));
     const json::value* item;
     KV_RETURN_IF_ERROR(Require(*object, "value", what, &item));
-    KV_RETURN_IF_ERROR(SerializeValue(*item, Str(what) + ".value", &mutation->value));
+    KV_RETURN_IF_ERROR(
+        SerializeValue(*item, Str(what) + ".value", &mutation->value));
   } else if (*type == "delete") {
     mutation->type = Mutation::Type::kDelete;
     KV_RETURN_IF_ERROR(OnlyFields(*object, {"type", "key"}, what));
   } else {
-    return InvalidRequest(Str(what) +
-                          ".type must be \"set\" or \"delete\"");
+    return InvalidRequest(Str(what) + ".type must be \"set\" or \"delete\"");
   }
   return EncodeKey(*key, Str(what) + ".key", &mutation->key);
 }
@@ -210,9 +212,8 @@ Status CheckCommitSize(const CommitRequest& request) {
 Status DecodeKeyBody(std::string_view body, json::monotonic_resource* resource,
                      std::initializer_list<std::string_view> fields,
                      json::value* body_json, std::string* key) {
-  KV_RETURN_IF_ERROR(ParseBody(body, resource, body_json));
+  KV_RETURN_IF_ERROR(ParseBody(body, resource, fields, body_json));
   const json::object& object = body_json->get_object();
-  KV_RETURN_IF_ERROR(OnlyFields(object, fields, "the request body"));
   const json::value* key_json;
   KV_RETURN_IF_ERROR(Require(object, "key", "the request body", &key_json));
   return EncodeKey(*key_json, "key", key);
@@ -223,9 +224,8 @@ Status DecodeKeyBody(std::string_view body, json::monotonic_resource* resource,
 Status DecodeGet(std::string_view body, ReadRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(ParseBody(body, &resource, &body_json));
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"keys"}, &body_json));
   const json::object& object = body_json.get_object();
-  KV_RETURN_IF_ERROR(OnlyFields(object, {"keys"}, "the request body"));
   const json::value* keys_json;
   KV_RETURN_IF_ERROR(Require(object, "keys", "the request body", &keys_json));
   const json::array* keys;
@@ -271,10 +271,9 @@ Status DecodeDelete(std::string_view body, CommitRequest* request) {
 Status DecodeAtomic(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(ParseBody(body, &resource, &body_json));
-  const json::object& object = body_json.get_object();
   KV_RETURN_IF_ERROR(
-      OnlyFields(object, {"checks", "mutations"}, "the request body"));
+      ParseBody(body, &resource, {"checks", "mutations"}, &body_json));
+  const json::object& object = body_json.get_object();
   const json::array* checks;
   const json::array* mutations;
   KV_RETURN_IF_ERROR(BoundedArray(object, "checks", kMaxChecksPerCommit,
@@ -283,8 +282,8 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
                                   Code::kTooManyMutations, &mutations));
   request->checks.resize(checks->size());
   for (size_t i = 0; i < checks->size(); ++i) {
-    KV_RETURN_IF_ERROR(DecodeCheck((*checks)[i], Indexed("checks", i),
-                                   &request->checks[i]));
+    KV_RETURN_IF_ERROR(
+        DecodeCheck((*checks)[i], Indexed("checks", i), &request->checks[i]));
   }
   request->mutations.resize(mutations->size());
   for (size_t i = 0; i < mutations->size(); ++i) {
@@ -297,9 +296,8 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
 Status DecodeSetCredential(std::string_view body, CredentialRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(ParseBody(body, &resource, &body_json));
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"credential"}, &body_json));
   const json::object& object = body_json.get_object();
-  KV_RETURN_IF_ERROR(OnlyFields(object, {"credential"}, "the request body"));
   const json::value* credential;
   KV_RETURN_IF_ERROR(
       Require(object, "credential", "the request body", &credential));

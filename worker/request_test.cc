@@ -27,14 +27,17 @@ Status DecodeAtomicBody(const std::string& body) {
 }
 
 TEST(RequestTest, ValueLimitIsExactForAsciiAndMultiByteText) {
-  for (const std::string unit : {"a", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80"}) {
+  for (const std::string unit :
+       {"a", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80"}) {
     const std::string fits = StringValueOfBytes(kMaxValueBytes, unit);
     const std::string over = StringValueOfBytes(kMaxValueBytes + 1, unit);
     ASSERT_EQ(fits.size(), kMaxValueBytes);
     CommitRequest request;
-    ASSERT_TRUE(DecodeSet(R"({"key":["k"],"value":)" + fits + "}", &request).ok());
+    ASSERT_TRUE(
+        DecodeSet(R"({"key":["k"],"value":)" + fits + "}", &request).ok());
     EXPECT_EQ(request.mutations[0].value.size(), kMaxValueBytes);
-    const Status status = DecodeSetBody(R"({"key":["k"],"value":)" + over + "}");
+    const Status status =
+        DecodeSetBody(R"({"key":["k"],"value":)" + over + "}");
     EXPECT_EQ(status.code(), Code::kValueTooLarge);
     EXPECT_EQ(status.http_status(), 413);
     EXPECT_NE(status.message().find("16385 bytes"), std::string::npos)
@@ -45,15 +48,17 @@ TEST(RequestTest, ValueLimitIsExactForAsciiAndMultiByteText) {
 
 TEST(RequestTest, ValuesAreStoredAsCompactJson) {
   CommitRequest request;
-  ASSERT_TRUE(DecodeSet(R"({"key":["k"], "value": { "a" : [ 1 , true , null ] } })",
-                        &request)
-                  .ok());
+  ASSERT_TRUE(
+      DecodeSet(R"({"key":["k"], "value": { "a" : [ 1 , true , null ] } })",
+                &request)
+          .ok());
   EXPECT_EQ(request.mutations[0].value, R"({"a":[1,true,null]})");
 }
 
 TEST(RequestTest, RefusesEachLimitWithItsOwnCode) {
   std::string many_keys = R"({"keys":[)";
-  for (size_t i = 0; i <= kMaxKeysPerGet; ++i) many_keys += (i ? ",[1]" : "[1]");
+  for (size_t i = 0; i <= kMaxKeysPerGet; ++i)
+    many_keys += (i ? ",[1]" : "[1]");
   many_keys += "]}";
   ReadRequest read;
   EXPECT_EQ(DecodeGet(many_keys, &read).code(), Code::kTooManyKeys);
@@ -61,13 +66,15 @@ TEST(RequestTest, RefusesEachLimitWithItsOwnCode) {
 
   std::string many_checks = R"({"checks":[)";
   for (size_t i = 0; i <= kMaxChecksPerCommit; ++i) {
-    many_checks += std::string(i ? "," : "") + R"({"key":["k"],"version":null})";
+    many_checks +=
+        std::string(i ? "," : "") + R"({"key":["k"],"version":null})";
   }
   EXPECT_EQ(DecodeAtomicBody(many_checks + "]}").code(), Code::kTooManyChecks);
 
   std::string many_mutations = R"({"mutations":[)";
   for (size_t i = 0; i <= kMaxMutationsPerCommit; ++i) {
-    many_mutations += std::string(i ? "," : "") + R"({"type":"delete","key":["k"]})";
+    many_mutations +=
+        std::string(i ? "," : "") + R"({"type":"delete","key":["k"]})";
   }
   EXPECT_EQ(DecodeAtomicBody(many_mutations + "]}").code(),
             Code::kTooManyMutations);
@@ -93,7 +100,8 @@ TEST(RequestTest, NestingIsLimited) {
   EXPECT_EQ(DecodeSetBody(R"({"key":["k"],"value":)" + deep + "}").code(),
             Code::kNestingTooDeep);
   const int allowed = kMaxJsonDepth - 1;  // the body object is one level
-  const std::string fits = std::string(allowed, '[') + std::string(allowed, ']');
+  const std::string fits =
+      std::string(allowed, '[') + std::string(allowed, ']');
   EXPECT_TRUE(DecodeSetBody(R"({"key":["k"],"value":)" + fits + "}").ok());
 }
 
@@ -105,20 +113,28 @@ TEST(RequestTest, RefusesMalformedBodies) {
   EXPECT_EQ(DecodeSetBody(R"({"key":["k"]})").code(), Code::kInvalidRequest);
   EXPECT_EQ(DecodeSetBody(R"({"key":["k"],"value":1,"expire":5})").code(),
             Code::kInvalidRequest);
-  EXPECT_EQ(DecodeSetBody(R"({"key":"k","value":1})").code(), Code::kInvalidKey);
+  EXPECT_EQ(DecodeSetBody(R"({"key":"k","value":1})").code(),
+            Code::kInvalidKey);
   EXPECT_EQ(DecodeAtomicBody(R"({"checks":{}})").code(), Code::kInvalidRequest);
-  EXPECT_EQ(DecodeAtomicBody(R"({"mutations":[{"type":"sum","key":["k"]}]})").code(),
-            Code::kInvalidRequest);
-  EXPECT_EQ(DecodeAtomicBody(R"({"mutations":[{"type":"set","key":["k"]}]})").code(),
-            Code::kInvalidRequest);
-  EXPECT_EQ(DecodeAtomicBody(R"({"mutations":[{"type":"delete","key":["k"],"value":1}]})").code(),
+  EXPECT_EQ(
+      DecodeAtomicBody(R"({"mutations":[{"type":"sum","key":["k"]}]})").code(),
+      Code::kInvalidRequest);
+  EXPECT_EQ(
+      DecodeAtomicBody(R"({"mutations":[{"type":"set","key":["k"]}]})").code(),
+      Code::kInvalidRequest);
+  EXPECT_EQ(DecodeAtomicBody(
+                R"({"mutations":[{"type":"delete","key":["k"],"value":1}]})")
+                .code(),
             Code::kInvalidRequest);
 }
 
 TEST(RequestTest, ChecksNeedAWellFormedVersion) {
-  EXPECT_TRUE(DecodeAtomicBody(R"({"checks":[{"key":["k"],"version":null}]})").ok());
-  EXPECT_TRUE(DecodeAtomicBody(
-      R"({"checks":[{"key":["k"],"version":"00000000000000010000"}]})").ok());
+  EXPECT_TRUE(
+      DecodeAtomicBody(R"({"checks":[{"key":["k"],"version":null}]})").ok());
+  EXPECT_TRUE(
+      DecodeAtomicBody(
+          R"({"checks":[{"key":["k"],"version":"00000000000000010000"}]})")
+          .ok());
   for (const char* version : {R"("1")", R"("0000000000000001000G")",
                               R"("0000000000000001000A")", "1", "true"}) {
     const Status status = DecodeAtomicBody(
@@ -142,8 +158,8 @@ TEST(RequestTest, AnInvalidLaterMutationFailsTheWholeDecode) {
 
 TEST(RequestTest, DecodesCredentials) {
   CredentialRequest request;
-  ASSERT_TRUE(DecodeSetCredential(R"({"credential":")" + std::string(64, 'a') + "\"}",
-                                  &request)
+  ASSERT_TRUE(DecodeSetCredential(
+                  R"({"credential":")" + std::string(64, 'a') + "\"}", &request)
                   .ok());
   EXPECT_EQ(request.credential, std::string(32, '\xaa'));
   EXPECT_EQ(DecodeSetCredential(R"({"credential":"+f"})", &request).code(),

@@ -10,7 +10,8 @@ namespace kv {
 namespace {
 
 void AppendJsonString(std::string_view text, std::string* out) {
-  out->append(boost::json::serialize(boost::json::string_view(text.data(), text.size())));
+  out->append(boost::json::serialize(
+      boost::json::string_view(text.data(), text.size())));
 }
 
 Response ErrorResponse(const Status& status) {
@@ -120,7 +121,8 @@ Status Dispatch(Store* store, std::string_view operation,
 Response Handle(Store* store, std::string_view operation,
                 std::string_view credential, std::string_view body) {
   Response response{200, {}};
-  const Status status = Dispatch(store, operation, credential, body, &response.body);
+  const Status status =
+      Dispatch(store, operation, credential, body, &response.body);
   if (!status.ok()) return ErrorResponse(status);
   return response;
 }

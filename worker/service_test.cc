@@ -2,9 +2,9 @@
 
 #include "service.h"
 
-#include <memory>
-
 #include <gtest/gtest.h>
+
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "sqlite_storage.h"
@@ -20,7 +20,8 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(SqliteStorage::Open(":memory:", &storage_).ok());
     store_ = std::make_unique<Store>(storage_.get());
     ASSERT_TRUE(store_->Migrate().ok());
-    const json set = Call("set_credential", {{"credential", std::string(64, 'f')}});
+    const json set =
+        Call("set_credential", {{"credential", std::string(64, 'f')}});
     ASSERT_EQ(set, json({{"ok", true}}));
   }
 
@@ -29,17 +30,21 @@ class ServiceTest : public ::testing::Test {
   json Call(const std::string& operation, const json& body,
             const std::string& credential = std::string(32, '\xff')) {
     Response response;
-    EXPECT_TRUE(storage_->Transaction([&] {
-      response = Handle(store_.get(), operation, credential, body.dump());
-      return response.http_status < 500;
-    }).ok());
+    EXPECT_TRUE(storage_
+                    ->Transaction([&] {
+                      response = Handle(store_.get(), operation, credential,
+                                        body.dump());
+                      return response.http_status < 500;
+                    })
+                    .ok());
     last_status_ = response.http_status;
     return json::parse(response.body);
   }
 
   // The value stored at `key` (a JSON array), or null; asserts the read worked.
   json ValueAt(const char* key) {
-    const json response = Call("get", json::parse(std::string(R"({"keys":[)") + key + "]}"));
+    const json response =
+        Call("get", json::parse(std::string(R"({"keys":[)") + key + "]}"));
     EXPECT_EQ(last_status_, 200) << response;
     return response.at("entries").at(0).at("value");
   }
@@ -52,8 +57,10 @@ class ServiceTest : public ::testing::Test {
 TEST_F(ServiceTest, GetOfAMissingKey) {
   const json response = Call("get", json::parse(R"({"keys":[["users","1"]]})"));
   EXPECT_EQ(last_status_, 200);
-  EXPECT_EQ(response, json::parse(
-      R"({"entries":[{"key":["users","1"],"value":null,"version":null}]})"));
+  EXPECT_EQ(
+      response,
+      json::parse(
+          R"({"entries":[{"key":["users","1"],"value":null,"version":null}]})"));
 }
 
 TEST_F(ServiceTest, SetGetDeleteRoundTrip) {
@@ -65,7 +72,8 @@ TEST_F(ServiceTest, SetGetDeleteRoundTrip) {
   EXPECT_EQ(version.size(), 20u);
 
   const json got = Call(
-      "get", json::parse(R"({"keys":[["users","1"],["users","2"],["users","1"]]})"));
+      "get",
+      json::parse(R"({"keys":[["users","1"],["users","2"],["users","1"]]})"));
   ASSERT_EQ(got["entries"].size(), 3u);
   EXPECT_EQ(got["entries"][0]["value"], value);
   EXPECT_EQ(got["entries"][0]["version"], version);
@@ -103,10 +111,12 @@ TEST_F(ServiceTest, AtomicIsAllOrNothingWhenALaterMutationIsInvalid) {
 TEST_F(ServiceTest, FailedCheckNamesItAndWritesNothing) {
   const std::string version =
       Call("set", {{"key", {"a"}}, {"value", 1}})["version"];
-  const json response = Call(
-      "atomic", {{"checks", {{{"key", {"a"}}, {"version", version}},
-                             {{"key", {"a"}}, {"version", nullptr}}}},
-                 {"mutations", {{{"type", "set"}, {"key", {"b"}}, {"value", 2}}}}});
+  const json response =
+      Call("atomic",
+           {{"checks",
+             {{{"key", {"a"}}, {"version", version}},
+              {{"key", {"a"}}, {"version", nullptr}}}},
+            {"mutations", {{{"type", "set"}, {"key", {"b"}}, {"value", 2}}}}});
   EXPECT_EQ(last_status_, 200);
   EXPECT_EQ(response, json::parse(R"({"ok":false,"failedChecks":[1]})"));
   EXPECT_EQ(ValueAt(R"(["b"])"), nullptr);
@@ -114,7 +124,8 @@ TEST_F(ServiceTest, FailedCheckNamesItAndWritesNothing) {
 }
 
 TEST_F(ServiceTest, RefusesAWrongCredentialBeforeReadingTheBody) {
-  const json response = Call("get", "not even an object", std::string(32, '\x01'));
+  const json response =
+      Call("get", "not even an object", std::string(32, '\x01'));
   EXPECT_EQ(last_status_, 401);
   EXPECT_EQ(response["error"]["code"], "invalid_token");
 }

@@ -30,7 +30,8 @@ void AppendEncoded(const SqlValue& value, std::string* out) {
       break;
     case SqlValue::Type::kInteger:
       for (int i = 0; i < 8; ++i) {
-        out->push_back(static_cast<char>(static_cast<uint64_t>(value.integer) >> (8 * i)));
+        out->push_back(
+            static_cast<char>(static_cast<uint64_t>(value.integer) >> (8 * i)));
       }
       break;
     case SqlValue::Type::kBlob:
@@ -76,8 +77,8 @@ Status Rows::Adopt(uint8_t* data, size_t size) {
       const uint64_t length = ReadLittleEndian(data + pos, 4);
       pos += 4;
       if (size - pos < length) return corrupt;
-      values_.push_back(SqlValue::Blob(std::string_view(
-          reinterpret_cast<const char*>(data + pos), length)));
+      values_.push_back(SqlValue::Blob(
+          std::string_view(reinterpret_cast<const char*>(data + pos), length)));
       pos += length;
     } else {
       return corrupt;
@@ -88,9 +89,7 @@ Status Rows::Adopt(uint8_t* data, size_t size) {
 
 RowsWriter::RowsWriter() : buffer_(8, '\0') {}
 
-void RowsWriter::Add(const SqlValue& value) {
-  AppendEncoded(value, &buffer_);
-}
+void RowsWriter::Add(const SqlValue& value) { AppendEncoded(value, &buffer_); }
 
 void RowsWriter::EndRow(size_t columns) {
   ++rows_;

@@ -26,7 +26,9 @@ struct SqlValue {
 
   static SqlValue Null() { return {Type::kNull, 0, {}}; }
   static SqlValue Integer(int64_t value) { return {Type::kInteger, value, {}}; }
-  static SqlValue Blob(std::string_view bytes) { return {Type::kBlob, 0, bytes}; }
+  static SqlValue Blob(std::string_view bytes) {
+    return {Type::kBlob, 0, bytes};
+  }
 
   Type type;
   int64_t integer;

@@ -1,8 +1,8 @@
 #include "sql_wire.h"
 
-#include <cstring>
-
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 namespace kv {
 namespace {
@@ -36,7 +36,10 @@ TEST(SqlWireTest, ParamsUseTheSameValueEncoding) {
   std::string params;
   EncodeSqlValues({SqlValue::Blob("k"), SqlValue::Integer(7)}, &params);
   // count, then blob (type, length, byte), then integer (type, 8 bytes).
-  EXPECT_EQ(params, std::string("\x02\0\0\0" "\x02\x01\0\0\0k" "\x01\x07\0\0\0\0\0\0\0", 19));
+  EXPECT_EQ(params, std::string("\x02\0\0\0"
+                                "\x02\x01\0\0\0k"
+                                "\x01\x07\0\0\0\0\0\0\0",
+                                19));
 }
 
 TEST(SqlWireTest, NoRowsIsEmpty) {
@@ -48,11 +51,11 @@ TEST(SqlWireTest, NoRowsIsEmpty) {
 
 TEST(SqlWireTest, RefusesMalformedRows) {
   const std::string cases[] = {
-      std::string("\x01\0\0", 3),                       // short header
-      std::string("\x01\0\0\0\x01\0\0\0", 8),           // missing value
-      std::string("\x01\0\0\0\x01\0\0\0\x09", 9),       // unknown type
+      std::string("\x01\0\0", 3),                               // short header
+      std::string("\x01\0\0\0\x01\0\0\0", 8),                   // missing value
+      std::string("\x01\0\0\0\x01\0\0\0\x09", 9),               // unknown type
       std::string("\x01\0\0\0\x01\0\0\0\x02\x05\0\0\0ab", 15),  // short blob
-      std::string("\x01\0\0\0\x01\0\0\0\x00\x00", 10),  // trailing bytes
+      std::string("\x01\0\0\0\x01\0\0\0\x00\x00", 10),     // trailing bytes
       std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8),  // absurd counts
   };
   for (const std::string& bytes : cases) {

@@ -8,9 +8,9 @@ Status SqliteStorage::Open(const std::string& path,
                            std::unique_ptr<SqliteStorage>* storage) {
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    Status status = Status::Error(Code::kStorageError,
-                                  std::string("cannot open ") + path + ": " +
-                                      sqlite3_errmsg(db));
+    Status status =
+        Status::Error(Code::kStorageError, std::string("cannot open ") + path +
+                                               ": " + sqlite3_errmsg(db));
     sqlite3_close(db);
     return status;
   }

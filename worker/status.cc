@@ -10,23 +10,40 @@ struct CodeInfo {
 
 CodeInfo InfoOf(Code code) {
   switch (code) {
-    case Code::kOk: return {200, "ok"};
-    case Code::kInvalidJson: return {400, "invalid_json"};
-    case Code::kNestingTooDeep: return {400, "nesting_too_deep"};
-    case Code::kInvalidRequest: return {400, "invalid_request"};
-    case Code::kInvalidKey: return {400, "invalid_key"};
-    case Code::kKeyTooLarge: return {400, "key_too_large"};
-    case Code::kInvalidVersion: return {400, "invalid_version"};
-    case Code::kTooManyKeys: return {400, "too_many_keys"};
-    case Code::kTooManyChecks: return {400, "too_many_checks"};
-    case Code::kTooManyMutations: return {400, "too_many_mutations"};
-    case Code::kValueTooLarge: return {413, "value_too_large"};
-    case Code::kCommitTooLarge: return {413, "commit_too_large"};
-    case Code::kRequestTooLarge: return {413, "request_too_large"};
-    case Code::kInvalidToken: return {401, "invalid_token"};
-    case Code::kNotFound: return {404, "not_found"};
-    case Code::kStorageError: return {500, "storage_error"};
-    case Code::kInternalError: return {500, "internal_error"};
+    case Code::kOk:
+      return {200, "ok"};
+    case Code::kInvalidJson:
+      return {400, "invalid_json"};
+    case Code::kNestingTooDeep:
+      return {400, "nesting_too_deep"};
+    case Code::kInvalidRequest:
+      return {400, "invalid_request"};
+    case Code::kInvalidKey:
+      return {400, "invalid_key"};
+    case Code::kKeyTooLarge:
+      return {400, "key_too_large"};
+    case Code::kInvalidVersion:
+      return {400, "invalid_version"};
+    case Code::kTooManyKeys:
+      return {400, "too_many_keys"};
+    case Code::kTooManyChecks:
+      return {400, "too_many_checks"};
+    case Code::kTooManyMutations:
+      return {400, "too_many_mutations"};
+    case Code::kValueTooLarge:
+      return {413, "value_too_large"};
+    case Code::kCommitTooLarge:
+      return {413, "commit_too_large"};
+    case Code::kRequestTooLarge:
+      return {413, "request_too_large"};
+    case Code::kInvalidToken:
+      return {401, "invalid_token"};
+    case Code::kNotFound:
+      return {404, "not_found"};
+    case Code::kStorageError:
+      return {500, "storage_error"};
+    case Code::kInternalError:
+      return {500, "internal_error"};
   }
   return {500, "internal_error"};
 }
@@ -35,8 +52,6 @@ CodeInfo InfoOf(Code code) {
 
 int Status::http_status() const { return InfoOf(code_).http_status; }
 
-std::string_view Status::error_code() const {
-  return InfoOf(code_).error_code;
-}
+std::string_view Status::error_code() const { return InfoOf(code_).error_code; }
 
 }  // namespace kv

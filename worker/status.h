@@ -59,9 +59,9 @@ class Status {
 };
 
 // Returns early from the calling function when `expr` is not OK.
-#define KV_RETURN_IF_ERROR(expr)          \
-  do {                                    \
-    ::kv::Status kv_status_ = (expr);     \
+#define KV_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::kv::Status kv_status_ = (expr);        \
     if (!kv_status_.ok()) return kv_status_; \
   } while (0)
 

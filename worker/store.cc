@@ -36,7 +36,8 @@ Status Store::Migrate() {
 }
 
 Status Store::ReadMeta(std::string_view name, Rows* rows) {
-  return storage_->Execute(Statement::kSelectMeta, {SqlValue::Blob(name)}, rows);
+  return storage_->Execute(Statement::kSelectMeta, {SqlValue::Blob(name)},
+                           rows);
 }
 
 Status Store::Authenticate(std::string_view credential) {
@@ -61,8 +62,8 @@ Status Store::Read(const ReadRequest& request,
                    const std::function<void(const EntryView&)>& visit) {
   Rows rows;
   for (const std::string& key : request.keys) {
-    KV_RETURN_IF_ERROR(
-        storage_->Execute(Statement::kSelectEntry, {SqlValue::Blob(key)}, &rows));
+    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectEntry,
+                                         {SqlValue::Blob(key)}, &rows));
     if (rows.empty()) {
       visit(EntryView{false, {}, 0});
     } else {
@@ -77,12 +78,13 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   Rows rows;
   for (size_t i = 0; i < request.checks.size(); ++i) {
     const Check& check = request.checks[i];
-    KV_RETURN_IF_ERROR(storage_->Execute(
-        Statement::kSelectVersion, {SqlValue::Blob(check.key)}, &rows));
+    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectVersion,
+                                         {SqlValue::Blob(check.key)}, &rows));
     const bool holds =
-        rows.empty() ? !check.version.has_value()
-                     : check.version.has_value() &&
-                           *check.version == FormatVersion(VersionOf(rows.at(0, 0)));
+        rows.empty()
+            ? !check.version.has_value()
+            : check.version.has_value() &&
+                  *check.version == FormatVersion(VersionOf(rows.at(0, 0)));
     if (!holds) result->failed_checks.push_back(i);
   }
   if (!result->failed_checks.empty()) return Status::OK();
@@ -102,11 +104,11 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
       result->entries_deleted += rows.size();
     }
   }
-  KV_RETURN_IF_ERROR(storage_->Execute(
-      Statement::kUpsertMeta,
-      {SqlValue::Blob(kCommitCounter),
-       SqlValue::Integer(static_cast<int64_t>(version))},
-      &rows));
+  KV_RETURN_IF_ERROR(
+      storage_->Execute(Statement::kUpsertMeta,
+                        {SqlValue::Blob(kCommitCounter),
+                         SqlValue::Integer(static_cast<int64_t>(version))},
+                        &rows));
   result->ok = true;
   result->version = version;
   return Status::OK();

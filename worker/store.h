@@ -39,9 +39,9 @@ struct EntryView {
 
 struct CommitResult {
   bool ok = false;
-  Version version = 0;              // when ok
+  Version version = 0;                // when ok
   std::vector<size_t> failed_checks;  // indexes, when !ok
-  size_t entries_deleted = 0;       // delete mutations that found an entry
+  size_t entries_deleted = 0;         // delete mutations that found an entry
 };
 
 class Store {

@@ -3,19 +3,20 @@
 
 #include "store.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
-
-#include <gtest/gtest.h>
 
 #include "sqlite_storage.h"
 
 namespace kv {
 namespace {
 
-std::string Key(const std::string& name) { return std::string("\x02", 1) + name + '\0'; }
+std::string Key(const std::string& name) {
+  return std::string("\x02", 1) + name + '\0';
+}
 
 Mutation Set(const std::string& key, const std::string& value) {
   return {Mutation::Type::kSet, Key(key), value};
@@ -28,10 +29,12 @@ Mutation Delete(const std::string& key) {
 // SQLite, to show that a failed commit leaves nothing behind.
 class FailingStorage : public Storage {
  public:
-  FailingStorage(Storage* inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+  FailingStorage(Storage* inner, int fail_at)
+      : inner_(inner), fail_at_(fail_at) {}
   Status Execute(Statement statement, std::initializer_list<SqlValue> params,
                  Rows* rows) override {
-    if (++calls_ == fail_at_) return Status::Error(Code::kStorageError, "injected");
+    if (++calls_ == fail_at_)
+      return Status::Error(Code::kStorageError, "injected");
     return inner_->Execute(statement, params, rows);
   }
 
@@ -52,10 +55,12 @@ class StoreTest : public ::testing::Test {
   CommitResult MustCommit(CommitRequest request) {
     CommitResult result;
     Status status;
-    EXPECT_TRUE(storage_->Transaction([&] {
-      status = store_->Commit(request, &result);
-      return status.ok();
-    }).ok());
+    EXPECT_TRUE(storage_
+                    ->Transaction([&] {
+                      status = store_->Commit(request, &result);
+                      return status.ok();
+                    })
+                    .ok());
     EXPECT_TRUE(status.ok()) << status.message();
     return result;
   }
@@ -68,9 +73,14 @@ class StoreTest : public ::testing::Test {
   };
   Entry Read(const std::string& key) {
     Entry entry{};
-    EXPECT_TRUE(store_->Read(ReadRequest{{Key(key)}}, [&](const EntryView& view) {
-      entry = {view.found, std::string(view.value), view.version};
-    }).ok());
+    EXPECT_TRUE(
+        store_
+            ->Read(
+                ReadRequest{{Key(key)}},
+                [&](const EntryView& view) {
+                  entry = {view.found, std::string(view.value), view.version};
+                })
+            .ok());
     return entry;
   }
 
@@ -85,9 +95,7 @@ TEST(VersionTest, FormatsTwentyLowercaseHexDigitsInOrder) {
   EXPECT_LT(FormatVersion(0xffff), FormatVersion(0x10000));
 }
 
-TEST_F(StoreTest, MissingKeyIsNotFound) {
-  EXPECT_FALSE(Read("nothing").found);
-}
+TEST_F(StoreTest, MissingKeyIsNotFound) { EXPECT_FALSE(Read("nothing").found); }
 
 TEST_F(StoreTest, SetThenGetAndVersionsIncrease) {
   const CommitResult first = MustCommit({{}, {Set("a", "1")}});
@@ -110,12 +118,12 @@ TEST_F(StoreTest, DeleteReportsWhetherTheEntryExisted) {
 
 TEST_F(StoreTest, FailedChecksAreNamedAndNothingIsWritten) {
   const Version v1 = MustCommit({{}, {Set("a", "1")}}).version;
-  const CommitResult result = MustCommit(
-      {{{Key("a"), FormatVersion(v1)},       // holds
-        {Key("b"), FormatVersion(v1)},       // b has no entry
-        {Key("a"), std::nullopt},            // a exists
-        {Key("c"), std::nullopt}},           // holds
-       {Set("a", "2"), Set("c", "3")}});
+  const CommitResult result =
+      MustCommit({{{Key("a"), FormatVersion(v1)},  // holds
+                   {Key("b"), FormatVersion(v1)},  // b has no entry
+                   {Key("a"), std::nullopt},       // a exists
+                   {Key("c"), std::nullopt}},      // holds
+                  {Set("a", "2"), Set("c", "3")}});
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.failed_checks, (std::vector<size_t>{1, 2}));
   EXPECT_EQ(Read("a").value, "1");
@@ -125,11 +133,13 @@ TEST_F(StoreTest, FailedChecksAreNamedAndNothingIsWritten) {
 }
 
 TEST_F(StoreTest, CheckAndSetSucceedsOnTheCurrentVersion) {
-  const Version v1 = MustCommit({{{Key("a"), std::nullopt}}, {Set("a", "1")}}).version;
+  const Version v1 =
+      MustCommit({{{Key("a"), std::nullopt}}, {Set("a", "1")}}).version;
   const CommitResult result =
       MustCommit({{{Key("a"), FormatVersion(v1)}}, {Set("a", "2")}});
   EXPECT_TRUE(result.ok);
-  EXPECT_FALSE(MustCommit({{{Key("a"), FormatVersion(v1)}}, {Set("a", "3")}}).ok);
+  EXPECT_FALSE(
+      MustCommit({{{Key("a"), FormatVersion(v1)}}, {Set("a", "3")}}).ok);
   EXPECT_EQ(Read("a").value, "2");
 }
 
@@ -148,10 +158,13 @@ TEST_F(StoreTest, StorageFailureMidCommitRollsBackEverything) {
     Store store(&failing);
     CommitResult result;
     Status status;
-    ASSERT_TRUE(storage_->Transaction([&] {
-      status = store.Commit({{}, {Set("a", "2"), Set("b", "2")}}, &result);
-      return status.ok();
-    }).ok());
+    ASSERT_TRUE(storage_
+                    ->Transaction([&] {
+                      status = store.Commit(
+                          {{}, {Set("a", "2"), Set("b", "2")}}, &result);
+                      return status.ok();
+                    })
+                    .ok());
     EXPECT_EQ(status.code(), Code::kStorageError);
     EXPECT_EQ(Read("a").value, "1") << fail_at;
     EXPECT_FALSE(Read("b").found) << fail_at;
@@ -186,9 +199,12 @@ TEST(SqliteStorageTest, DataSurvivesReopening) {
   Store store(storage.get());
   ASSERT_TRUE(store.Migrate().ok());
   std::string value;
-  ASSERT_TRUE(store.Read(ReadRequest{{Key("a")}}, [&](const EntryView& entry) {
-    value = std::string(entry.value);
-  }).ok());
+  ASSERT_TRUE(store
+                  .Read(ReadRequest{{Key("a")}},
+                        [&](const EntryView& entry) {
+                          value = std::string(entry.value);
+                        })
+                  .ok());
   EXPECT_EQ(value, "\"kept\"");
   std::remove(path);
 }

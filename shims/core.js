@@ -6,6 +6,7 @@ import { sqlHostImport } from './sql_storage.js';
 
 const KV_OK = 0;
 const ROLLBACK_STATUS = 500; // kv_handle: a status of 500 or more means roll back
+const RESPONSE_BYTES = 40; // sizeof(kv_response), worker/kv_c.h
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -65,39 +66,56 @@ export function createCore(wasmModule) {
     },
 
     /**
-     * Handles one API request (kv_handle). `credential` is the token's
-     * SHA-256 (Uint8Array, empty for the Worker's directory). Returns
-     * `{ status, body }` with the JSON body as a string; throws CoreError
+     * Handles one API request (kv_handle) at time `nowMs`. `credential` is
+     * the token's SHA-256 (Uint8Array; empty for the Worker's directory).
+     * Returns `{ status, body, quota, wakeAt }`: the JSON body as a string,
+     * the monthly quota `{ limit, remaining, resetsAt }` or null, and the
+     * time to wake the store for expired entries, or null. Throws CoreError
      * when storage failed, so that transactionSync rolls back.
      */
-    handle(sql, operation, credential, body) {
+    handle(sql, operation, credential, body, nowMs) {
       const op = encoder.encode(operation);
-      const size = op.length + credential.length + body.length + 8;
+      const size = op.length + credential.length + body.length + RESPONSE_BYTES;
       const request = kv_alloc(size);
       if (request === 0) throw new CoreError(`out of wasm memory for a ${size}-byte request`);
       try {
-        const at = { op: request, credential: request + op.length };
+        const at = { response: request, op: request + RESPONSE_BYTES }; // kv_response is 8-aligned
+        at.credential = at.op + op.length;
         at.body = at.credential + credential.length;
-        at.out = at.body + body.length; // two u32 out-params
         const bytes = new Uint8Array(memory());
         bytes.set(op, at.op);
         bytes.set(credential, at.credential);
         bytes.set(body, at.body);
         return withStorage(sql, () => {
           const status = kv_handle(at.op, op.length, at.credential, credential.length,
-            at.body, body.length, at.out, at.out + 4);
-          const out = new DataView(memory(), at.out, 8);
-          const response = new Uint8Array(memory(), out.getUint32(0, true), out.getUint32(4, true));
-          const text = decoder.decode(response);
+            at.body, body.length, nowMs, at.response);
+          const result = readResponse(memory(), at.response, status);
           if (status >= ROLLBACK_STATUS) {
-            throw new CoreError(`the core failed with status ${status}`, { status, body: text, cause: storage.error });
+            throw new CoreError(`the core failed with status ${status}`, { status, body: result.body, cause: storage.error });
           }
-          return { status, body: text };
+          return result;
         });
       } finally {
         kv_free(request);
       }
     },
+  };
+}
+
+// Reads a kv_response (layout in worker/kv_c.h).
+function readResponse(buffer, pointer, status) {
+  const view = new DataView(buffer, pointer, RESPONSE_BYTES);
+  const limit = view.getFloat64(8, true);
+  const wakeAt = view.getFloat64(32, true);
+  return {
+    status,
+    body: decoder.decode(new Uint8Array(buffer, view.getUint32(0, true), view.getUint32(4, true))),
+    quota: limit < 0 ? null : {
+      limit,
+      remaining: view.getFloat64(16, true),
+      resetsAt: view.getFloat64(24, true),
+    },
+    wakeAt: wakeAt < 0 ? null : wakeAt,
   };
 }
 

@@ -6,18 +6,28 @@ import { REGIONS } from './regions.js';
 
 export { KvStore } from './store_object.js';
 
-const STORE_OPERATIONS = new Set(['get', 'set', 'delete', 'atomic']);
-// Stores are created on the free tier (see docs/http-api.md).
-const FREE_TIER_LIMITS = Object.freeze({ opsPerMonth: 10_000, storageBytes: 10 * 1024 * 1024 });
+// Store routes: path -> [method, core operation].
+const STORE_ROUTES = {
+  '/v1/get': ['POST', 'get'],
+  '/v1/set': ['POST', 'set'],
+  '/v1/delete': ['POST', 'delete'],
+  '/v1/atomic': ['POST', 'atomic'],
+  '/v1/list': ['POST', 'list'],
+  '/v1/count': ['POST', 'count'],
+  '/v1/usage': ['GET', 'usage'],
+};
 // Access tokens are what crypto.randomUUID() makes.
 const TOKEN_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const STORE_PATH = /^\/v1\/admin\/stores\/([0-9a-f-]{36})(\/token)?$/;
 const DIRECTORY_NAME = 'directory';
-const NO_CREDENTIAL = new Uint8Array(0);
+const NOTHING = new Uint8Array(0);
 const CACHED_TOKENS = 10_000;
+const STORES_PER_PAGE = 50;
 const encoder = new TextEncoder();
 
 // Token hash -> { id, region } of its store. A cache only: the store's own
-// object re-checks the hash on every request.
+// object re-checks the hash on every request, so a rotated or deleted token
+// is refused there even while an isolate still caches it.
 const storesByToken = new Map();
 
 export default {
@@ -34,63 +44,68 @@ export default {
 async function route(request, env) {
   const { pathname } = new URL(request.url);
   if (pathname === '/v1/health') {
-    return allowOnly(request, 'GET') ?? jsonResponse(200, { ok: true });
+    return allowOnly(request, ['GET']) ?? jsonResponse(200, { ok: true });
+  }
+  if (Object.hasOwn(STORE_ROUTES, pathname)) {
+    const [method, operation] = STORE_ROUTES[pathname];
+    return allowOnly(request, [method]) ?? storeRequest(request, env, operation);
   }
   if (pathname === '/v1/admin/stores') {
-    return allowOnly(request, 'POST') ?? createStore(request, env);
+    return allowOnly(request, ['GET', 'POST']) ?? admin(request, env, () =>
+      (request.method === 'POST' ? createStore(request, env) : listStores(request, env)));
   }
-  const operation = /^\/v1\/([a-z]+)$/.exec(pathname)?.[1];
-  if (STORE_OPERATIONS.has(operation)) {
-    return allowOnly(request, 'POST') ?? storeRequest(request, env, operation);
+  const storePath = STORE_PATH.exec(pathname);
+  if (storePath) {
+    const [, id, token] = storePath;
+    if (token) return allowOnly(request, ['POST']) ?? admin(request, env, () => rotateToken(env, id));
+    return allowOnly(request, ['GET', 'PATCH', 'DELETE']) ?? admin(request, env, () => {
+      if (request.method === 'GET') return describeStore(env, id);
+      if (request.method === 'PATCH') return updateLimits(request, env, id);
+      return deleteStore(env, id);
+    });
   }
   return errorResponse(404, 'not_found', `there is no route ${pathname}; the routes are listed in docs/http-api.md`);
 }
 
+// ---- Store routes ----
+
 async function storeRequest(request, env, operation) {
   const token = bearerToken(request);
-  if (token instanceof Response) return token;
-  if (!TOKEN_PATTERN.test(token)) return invalidToken();
-  const refused = refuseNonJson(request);
+  if (token instanceof Response) return refuseAuth(request, env, token);
+  if (!TOKEN_PATTERN.test(token)) return refuseAuth(request, env, invalidToken());
+  const refused = request.method === 'POST' ? refuseNonJson(request) : null;
   if (refused) return refused;
   const credential = await sha256(token);
   const store = await findStore(env, hex(credential));
-  if (!store) return invalidToken();
-  const body = await request.arrayBuffer();
+  if (!store) return refuseAuth(request, env, invalidToken());
+  const region = request.headers.get('kv-region');
+  if (region !== null && region !== store.region) {
+    return errorResponse(400, 'region_mismatch',
+      `this store is in region ${store.region}, not ${region}: connect with region "${store.region}"`);
+  }
+  const body = request.method === 'POST' ? await request.arrayBuffer() : NOTHING;
   const result = await storeObject(env, store).handle(operation, credential, body);
-  if (result.status === 401) storesByToken.delete(hex(credential));
-  return new Response(result.body, { status: result.status, headers: JSON_HEADERS });
+  if (result.status === 401) {
+    storesByToken.delete(hex(credential));
+    return refuseAuth(request, env, new Response(result.body, { status: 401, headers: JSON_HEADERS }));
+  }
+  return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...rateLimitHeaders(result.quota) } });
 }
 
-async function createStore(request, env) {
-  const refused = (await refuseNonAdmin(request, env)) ?? refuseNonJson(request);
-  if (refused) return refused;
-  const body = await readJsonObject(request);
-  if (body instanceof Response) return body;
-  const unknown = Object.keys(body).find((name) => name !== 'region');
-  if (unknown !== undefined) {
-    return errorResponse(400, 'invalid_request', `unknown field "${unknown}"; the fields are "region"`);
-  }
-  if (!Object.hasOwn(REGIONS, body.region)) {
-    return errorResponse(400, 'invalid_region',
-      `region must be one of ${Object.keys(REGIONS).join(', ')}; got ${JSON.stringify(body.region ?? null)}`);
-  }
-  const store = { id: crypto.randomUUID(), region: body.region };
-  const accessToken = crypto.randomUUID();
-  const credential = hex(await sha256(accessToken));
-  await expectOk(storeObject(env, store), 'set_credential', { credential });
-  await expectOk(directory(env), 'atomic', {
-    mutations: [
-      { type: 'set', key: ['token', credential], value: store },
-      { type: 'set', key: ['store', store.id], value: { region: store.region, limits: FREE_TIER_LIMITS } },
-    ],
-  });
-  return jsonResponse(201, { id: store.id, accessToken, region: store.region, limits: FREE_TIER_LIMITS });
+// RateLimit-* headers (IETF draft) for the monthly operations quota.
+function rateLimitHeaders(quota) {
+  if (!quota) return {};
+  return {
+    'ratelimit-limit': String(quota.limit),
+    'ratelimit-remaining': String(quota.remaining),
+    'ratelimit-reset': String(Math.max(0, Math.ceil((quota.resetsAt - Date.now()) / 1000))),
+  };
 }
 
 async function findStore(env, credential) {
   let store = storesByToken.get(credential);
   if (store) return store;
-  const { entries } = await expectOk(directory(env), 'get', { keys: [['token', credential]] });
+  const { entries } = await internal(directory(env), 'get', { keys: [['token', credential]] });
   store = entries[0].value;
   if (store) {
     if (storesByToken.size >= CACHED_TOKENS) storesByToken.clear();
@@ -98,6 +113,130 @@ async function findStore(env, credential) {
   }
   return store;
 }
+
+// Counts failed authentications per client address; past the limit they
+// are answered 429 instead, which slows down guessing.
+async function refuseAuth(request, env, refusal) {
+  const address = request.headers.get('cf-connecting-ip') ?? 'local';
+  const { success } = await env.AUTH_FAILURES.limit({ key: address });
+  if (success) return refusal;
+  return errorResponse(429, 'too_many_failed_attempts',
+    'too many requests with a missing or invalid token from this address; wait a minute and check the token', { 'retry-after': '60' });
+}
+
+// ---- Admin routes ----
+
+async function admin(request, env, handler) {
+  if (!env.KV_ADMIN_TOKEN) {
+    return errorResponse(403, 'admin_disabled',
+      'admin routes are disabled: the service has no KV_ADMIN_TOKEN (set it with `wrangler secret put KV_ADMIN_TOKEN`, or in .dev.vars locally)');
+  }
+  const token = bearerToken(request);
+  if (token instanceof Response) return refuseAuth(request, env, token);
+  const [given, expected] = await Promise.all([sha256(token), sha256(env.KV_ADMIN_TOKEN)]);
+  if (!crypto.subtle.timingSafeEqual(given, expected)) {
+    return refuseAuth(request, env, errorResponse(401, 'invalid_token', 'the bearer token is not the admin token'));
+  }
+  return handler();
+}
+
+async function createStore(request, env) {
+  const body = await readJsonObject(request, ['region', 'limits']);
+  if (body instanceof Response) return body;
+  if (!Object.hasOwn(REGIONS, body.region)) {
+    return errorResponse(400, 'invalid_region',
+      `region must be one of ${Object.keys(REGIONS).join(', ')}; got ${JSON.stringify(body.region ?? null)}`);
+  }
+  const id = crypto.randomUUID();
+  const accessToken = crypto.randomUUID();
+  const credential = hex(await sha256(accessToken));
+  const store = { id, region: body.region };
+  const created = await storeObject(env, store).handle('create', NOTHING, json({ credential, limits: body.limits }));
+  if (created.status !== 200) return passThrough(created);
+  await internal(directory(env), 'atomic', {
+    mutations: [
+      { type: 'set', key: ['token', credential], value: store },
+      { type: 'set', key: ['store', id], value: { region: store.region, credential, createdAt: new Date().toISOString() } },
+    ],
+  });
+  const { limits } = JSON.parse(created.body);
+  return jsonResponse(201, { id, accessToken, region: store.region, limits });
+}
+
+async function listStores(request, env) {
+  const params = new URL(request.url).searchParams;
+  const limit = Number(params.get('limit') ?? STORES_PER_PAGE);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    return errorResponse(400, 'invalid_request', 'limit must be a whole number from 1 to 1000');
+  }
+  const listed = await directory(env).handle('list', NOTHING,
+    json({ prefix: ['store'], limit, cursor: params.get('cursor') ?? undefined }));
+  if (listed.status !== 200) return passThrough(listed);
+  const { entries, cursor } = JSON.parse(listed.body);
+  const stores = await Promise.all(entries.map(({ key: [, id], value }) => describe(env, id, value)));
+  return jsonResponse(200, { stores, cursor });
+}
+
+async function describeStore(env, id) {
+  const record = await storeRecord(env, id);
+  if (!record) return storeNotFound(id);
+  return jsonResponse(200, await describe(env, id, record));
+}
+
+async function updateLimits(request, env, id) {
+  const body = await readJsonObject(request, ['limits']);
+  if (body instanceof Response) return body;
+  const record = await storeRecord(env, id);
+  if (!record) return storeNotFound(id);
+  const updated = await storeObject(env, { id, region: record.region }).handle('configure', NOTHING, json({ limits: body.limits ?? {} }));
+  if (updated.status !== 200) return passThrough(updated);
+  return jsonResponse(200, { id, region: record.region, createdAt: record.createdAt, ...JSON.parse(updated.body) });
+}
+
+async function rotateToken(env, id) {
+  const record = await storeRecord(env, id);
+  if (!record) return storeNotFound(id);
+  const accessToken = crypto.randomUUID();
+  const credential = hex(await sha256(accessToken));
+  // The store refuses the old token from this call on, wherever it is cached.
+  await internal(storeObject(env, { id, region: record.region }), 'configure', { credential });
+  await internal(directory(env), 'atomic', {
+    mutations: [
+      { type: 'delete', key: ['token', record.credential] },
+      { type: 'set', key: ['token', credential], value: { id, region: record.region } },
+      { type: 'set', key: ['store', id], value: { ...record, credential } },
+    ],
+  });
+  storesByToken.delete(record.credential);
+  return jsonResponse(200, { id, accessToken });
+}
+
+async function deleteStore(env, id) {
+  const record = await storeRecord(env, id);
+  if (!record) return storeNotFound(id);
+  await internal(directory(env), 'atomic', {
+    mutations: [{ type: 'delete', key: ['token', record.credential] }, { type: 'delete', key: ['store', id] }],
+  });
+  storesByToken.delete(record.credential);
+  await storeObject(env, { id, region: record.region }).destroy();
+  return jsonResponse(200, { id, deleted: true });
+}
+
+async function storeRecord(env, id) {
+  const { entries } = await internal(directory(env), 'get', { keys: [['store', id]] });
+  return entries[0].value;
+}
+
+async function describe(env, id, record) {
+  const stats = await internal(storeObject(env, { id, region: record.region }), 'stats', {});
+  return { id, region: record.region, createdAt: record.createdAt, ...stats };
+}
+
+function storeNotFound(id) {
+  return errorResponse(404, 'store_not_found', `there is no store ${id}`);
+}
+
+// ---- Durable Objects ----
 
 function storeObject(env, { id, region }) {
   const { locationHint, jurisdiction } = REGIONS[region];
@@ -112,29 +251,20 @@ function directory(env) {
   return env.KV_STORE.get(env.KV_STORE.idFromName(DIRECTORY_NAME));
 }
 
-// An internal request to a KvStore that must succeed; returns its JSON.
-async function expectOk(object, operation, request) {
-  const credential = NO_CREDENTIAL;
-  const result = await object.handle(operation, credential, encoder.encode(JSON.stringify(request)));
+// An operation of the Worker's own that must succeed; returns its JSON.
+async function internal(object, operation, request) {
+  const result = await object.handle(operation, NOTHING, json(request));
   if (result.status !== 200) {
     throw new Error(`internal ${operation} failed with ${result.status}: ${result.body}`);
   }
   return JSON.parse(result.body);
 }
 
-async function refuseNonAdmin(request, env) {
-  if (!env.KV_ADMIN_TOKEN) {
-    return errorResponse(403, 'admin_disabled',
-      'admin routes are disabled: the service has no KV_ADMIN_TOKEN (set it with `wrangler secret put KV_ADMIN_TOKEN`, or in .dev.vars locally)');
-  }
-  const token = bearerToken(request);
-  if (token instanceof Response) return token;
-  const [given, expected] = await Promise.all([sha256(token), sha256(env.KV_ADMIN_TOKEN)]);
-  if (!crypto.subtle.timingSafeEqual(given, expected)) {
-    return errorResponse(401, 'invalid_token', 'the bearer token is not the admin token');
-  }
-  return null;
+function passThrough(result) {
+  return new Response(result.body, { status: result.status, headers: JSON_HEADERS });
 }
+
+// ---- HTTP helpers ----
 
 // The token of an `Authorization: Bearer <token>` header, or a 401 Response.
 function bearerToken(request) {
@@ -158,7 +288,10 @@ function refuseNonJson(request) {
     `send the body as JSON with "Content-Type: application/json"; got ${type ? `"${type}"` : 'no Content-Type'}`);
 }
 
-async function readJsonObject(request) {
+// The body as a JSON object with no fields but `fields`, or an error Response.
+async function readJsonObject(request, fields) {
+  const refused = refuseNonJson(request);
+  if (refused) return refused;
   let body;
   try {
     body = JSON.parse(await request.text());
@@ -168,15 +301,24 @@ async function readJsonObject(request) {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return errorResponse(400, 'invalid_request', 'the request body must be a JSON object');
   }
+  const unknown = Object.keys(body).find((name) => !fields.includes(name));
+  if (unknown !== undefined) {
+    return errorResponse(400, 'invalid_request', `unknown field "${unknown}"; the fields are ${fields.map((f) => `"${f}"`).join(', ')}`);
+  }
   return body;
 }
 
-function allowOnly(request, method) {
-  if (request.method === method) return null;
-  return errorResponse(405, 'method_not_allowed', `this route takes ${method}, not ${request.method}`, { allow: method });
+function allowOnly(request, methods) {
+  if (methods.includes(request.method)) return null;
+  return errorResponse(405, 'method_not_allowed', `this route takes ${methods.join(' or ')}, not ${request.method}`,
+    { allow: methods.join(', ') });
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+function json(value) {
+  return encoder.encode(JSON.stringify(value));
+}
 
 function jsonResponse(status, body, headers = {}) {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });

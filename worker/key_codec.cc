@@ -249,19 +249,11 @@ void AppendNumberJson(double d, std::string* json) {
   }
 }
 
-}  // namespace
-
-Status EncodeKey(const boost::json::value& key, std::string_view what,
-                 std::string* out) {
-  const boost::json::array* parts = key.if_array();
-  if (parts == nullptr || parts->empty()) {
-    return Status::Error(
-        Code::kInvalidKey,
-        std::string(what) + " must be a non-empty array of key parts");
-  }
+Status EncodeParts(const boost::json::array& parts, std::string_view what,
+                   std::string* out) {
   const size_t start = out->size();
-  for (size_t i = 0; i < parts->size(); ++i) {
-    KV_RETURN_IF_ERROR(EncodePart((*parts)[i], what, i, out));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    KV_RETURN_IF_ERROR(EncodePart(parts[i], what, i, out));
     if (out->size() - start > kMaxKeyBytes) break;
   }
   const size_t size = out->size() - start;
@@ -274,6 +266,29 @@ Status EncodeKey(const boost::json::value& key, std::string_view what,
                              " bytes");
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status EncodeKey(const boost::json::value& key, std::string_view what,
+                 std::string* out) {
+  const boost::json::array* parts = key.if_array();
+  if (parts == nullptr || parts->empty()) {
+    return Status::Error(
+        Code::kInvalidKey,
+        std::string(what) + " must be a non-empty array of key parts");
+  }
+  return EncodeParts(*parts, what, out);
+}
+
+Status EncodeKeyPrefix(const boost::json::value& prefix, std::string_view what,
+                       std::string* out) {
+  const boost::json::array* parts = prefix.if_array();
+  if (parts == nullptr) {
+    return Status::Error(Code::kInvalidKey,
+                         std::string(what) + " must be an array of key parts");
+  }
+  return EncodeParts(*parts, what, out);
 }
 
 Status AppendKeyJson(std::string_view encoded, std::string* json) {

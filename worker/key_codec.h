@@ -23,6 +23,11 @@ namespace kv {
 Status EncodeKey(const boost::json::value& key, std::string_view what,
                  std::string* out);
 
+// Like EncodeKey, but also accepts the empty key: a list prefix of [] selects
+// the whole store.
+Status EncodeKeyPrefix(const boost::json::value& prefix, std::string_view what,
+                       std::string* out);
+
 // Appends the JSON wire form of the encoded key `encoded` to `*json`.
 // Fails with kInternalError on bytes that EncodeKey cannot have produced.
 Status AppendKeyJson(std::string_view encoded, std::string* json);

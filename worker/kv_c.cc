@@ -2,6 +2,7 @@
 
 #include "kv_c.h"
 
+#include <cstddef>
 #include <cstdlib>
 
 #include "service.h"
@@ -53,7 +54,7 @@ uint8_t* kv_alloc(uint32_t size) {
 void kv_free(uint8_t* buffer) { std::free(buffer); }
 
 int32_t kv_statement_count(void) {
-  return static_cast<int32_t>(kv::Statement::kCount);
+  return static_cast<int32_t>(kv::Statement::kNumStatements);
 }
 
 const char* kv_statement_sql(int32_t statement, uint32_t* size) {
@@ -73,14 +74,29 @@ int32_t kv_migrate(void) {
 
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
-                  const uint8_t* body, uint32_t body_len, uint8_t** response,
-                  uint32_t* response_len) {
+                  const uint8_t* body, uint32_t body_len, double now_ms,
+                  kv_response* response) {
   // Kept until the next call, so the host reads the body in place.
   static kv::Response result;
-  result = kv::Handle(kv::TheStore(), kv::View(operation, operation_len),
-                      kv::View(credential, credential_len),
-                      kv::View(body, body_len));
-  *response = reinterpret_cast<uint8_t*>(result.body.data());
-  *response_len = static_cast<uint32_t>(result.body.size());
+  result = kv::Handle(
+      kv::TheStore(),
+      {kv::View(operation, operation_len), kv::View(credential, credential_len),
+       kv::View(body, body_len), static_cast<int64_t>(now_ms)});
+  response->body = reinterpret_cast<const uint8_t*>(result.body.data());
+  response->body_len = static_cast<uint32_t>(result.body.size());
+  response->quota_limit =
+      result.quota ? static_cast<double>(result.quota->limit) : -1;
+  response->quota_remaining =
+      result.quota ? static_cast<double>(result.quota->remaining) : 0;
+  response->quota_resets_at =
+      result.quota ? static_cast<double>(result.quota->resets_at_ms) : 0;
+  response->wake_at =
+      result.wake_at_ms ? static_cast<double>(*result.wake_at_ms) : -1;
   return result.http_status;
 }
+
+// The layout kv_c.h documents, which shims/core.js reads.
+static_assert(offsetof(kv_response, body_len) == 4, "kv_response layout");
+static_assert(offsetof(kv_response, quota_limit) == 8, "kv_response layout");
+static_assert(offsetof(kv_response, wake_at) == 32, "kv_response layout");
+static_assert(sizeof(kv_response) == 40, "kv_response layout");

@@ -46,19 +46,35 @@ const char* kv_statement_sql(int32_t statement, uint32_t* size);
 /* Creates the store's schema if needed. Returns KV_OK or KV_STORAGE_ERROR. */
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
 
+/* The response of kv_handle, written into a struct the caller provides.
+ * Layout (little-endian, 40 bytes):
+ *   0  u32 body          JSON body: owned by the core, valid until the
+ *   4  u32 body_len      next kv_handle call
+ *   8  f64 quota_limit       monthly operations limit, or -1: no RateLimit
+ *  16  f64 quota_remaining   operations left this month
+ *  24  f64 quota_resets_at   when the count resets (ms since the epoch)
+ *  32  f64 wake_at           when to wake the store to purge expired
+ *                            entries (ms since the epoch), or -1: no need */
+typedef struct {
+  const uint8_t* body;
+  uint32_t body_len;
+  double quota_limit;
+  double quota_remaining;
+  double quota_resets_at;
+  double wake_at;
+} kv_response;
+
 /* Handles one request of the HTTP API (worker/service.h): `operation` is the
- * route's last segment ("get", "set", "delete", "atomic", or the Worker's
- * internal "set_credential"), `credential` the SHA-256 of the caller's access
- * token (32 bytes, or 0 bytes for the Worker's own directory), `body` the
- * request's JSON. Returns the HTTP status of the response and sets
- * *response / *response_len to its JSON body, which the core owns and keeps
- * valid until the next kv_handle call. A status of 500 or more means storage
- * failed: roll the transaction back. */
+ * route's operation ("get", "set", ... or one of the Worker's internal
+ * ones), `credential` the SHA-256 of the caller's access token (32 bytes; 0
+ * bytes for the Worker's own directory), `body` the request's JSON, `now_ms`
+ * the host's clock. Returns the HTTP status and fills *response. A status of
+ * 500 or more means storage failed: roll the transaction back. */
 KV_EXPORT(kv_handle)
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
-                  const uint8_t* body, uint32_t body_len, uint8_t** response,
-                  uint32_t* response_len);
+                  const uint8_t* body, uint32_t body_len, double now_ms,
+                  kv_response* response);
 
 /* ---- Imports (module "kv_host") ---- */
 

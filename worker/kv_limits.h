@@ -8,6 +8,7 @@
 #define KV_WORKER_KV_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace kv {
 
@@ -29,6 +30,19 @@ constexpr size_t kMaxChecksPerCommit = 100;
 constexpr size_t kMaxMutationsPerCommit = 1000;
 // Key and value bytes of all checks and mutations of one commit.
 constexpr size_t kMaxCommitBytes = 800 * 1024;
+// Entries returned by one list request, and the default.
+constexpr size_t kMaxListLimit = 1000;
+constexpr size_t kDefaultListLimit = 100;
+// Lifetime given by expireIn, in milliseconds: about 100 years.
+constexpr int64_t kMaxExpireInMs = int64_t{36525} * 24 * 3600 * 1000;
+// The largest integer JSON clients (JavaScript) read exactly: 2^53 - 1.
+constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
+
+// Quotas of a new store: the free tier. Operators raise them per store.
+constexpr uint64_t kFreeTierOpsPerMonth = 10000;
+constexpr uint64_t kFreeTierStorageBytes = 10 * 1024 * 1024;
+// A count costs one operation per this many entries counted (at least one).
+constexpr uint64_t kEntriesPerCountOperation = 1000;
 
 }  // namespace kv
 

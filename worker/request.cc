@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 #include <initializer_list>
 
+#include "base64.h"
 #include "key_codec.h"
 #include "kv_limits.h"
 
@@ -154,6 +155,24 @@ Status DecodeVersion(const json::value& value, std::string_view what,
   return Status::OK();
 }
 
+// Reads the optional "expireIn" of `object`: a whole number of milliseconds.
+Status DecodeExpireIn(const json::object& object, std::string_view what,
+                      std::optional<int64_t>* expire_in_ms) {
+  auto it = object.find("expireIn");
+  if (it == object.end()) return Status::OK();
+  const json::value& value = it->value();
+  if (value.is_int64() && value.get_int64() > 0 &&
+      value.get_int64() <= kMaxExpireInMs) {
+    *expire_in_ms = value.get_int64();
+    return Status::OK();
+  }
+  return Status::Error(
+      Code::kInvalidExpiry,
+      Str(what) +
+          ".expireIn must be a whole number of milliseconds from 1 to " +
+          std::to_string(kMaxExpireInMs) + " (about 100 years)");
+}
+
 Status DecodeCheck(const json::value& value, std::string_view what,
                    Check* check) {
   const json::object* object;
@@ -178,11 +197,13 @@ Status DecodeMutation(const json::value& value, std::string_view what,
   KV_RETURN_IF_ERROR(Require(*object, "key", what, &key));
   if (*type == "set") {
     mutation->type = Mutation::Type::kSet;
-    KV_RETURN_IF_ERROR(OnlyFields(*object, {"type", "key", "value"}, what));
+    KV_RETURN_IF_ERROR(
+        OnlyFields(*object, {"type", "key", "value", "expireIn"}, what));
     const json::value* item;
     KV_RETURN_IF_ERROR(Require(*object, "value", what, &item));
     KV_RETURN_IF_ERROR(
         SerializeValue(*item, Str(what) + ".value", &mutation->value));
+    KV_RETURN_IF_ERROR(DecodeExpireIn(*object, what, &mutation->expire_in_ms));
   } else if (*type == "delete") {
     mutation->type = Mutation::Type::kDelete;
     KV_RETURN_IF_ERROR(OnlyFields(*object, {"type", "key"}, what));
@@ -219,6 +240,131 @@ Status DecodeKeyBody(std::string_view body, json::monotonic_resource* resource,
   return EncodeKey(*key_json, "key", key);
 }
 
+bool DecodeHex(std::string_view hex, std::string* bytes) {
+  auto nibble = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return false;
+  bytes->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int high = nibble(hex[i]);
+    const int low = nibble(hex[i + 1]);
+    if (high < 0 || low < 0) return false;
+    bytes->push_back(static_cast<char>(high << 4 | low));
+  }
+  return true;
+}
+
+Status DecodeFlag(const json::object& object, std::string_view name,
+                  bool* flag) {
+  auto it = object.find(json::string_view(name.data(), name.size()));
+  if (it == object.end()) return Status::OK();
+  if (!it->value().is_bool())
+    return InvalidRequest(Str(name) + " must be a boolean");
+  *flag = it->value().get_bool();
+  return Status::OK();
+}
+
+// Reads limit `name`: absent (unchanged), null (unlimited) or a whole number.
+Status DecodeLimit(const json::object& limits, std::string_view name,
+                   std::optional<std::optional<uint64_t>>* limit) {
+  auto it = limits.find(json::string_view(name.data(), name.size()));
+  if (it == limits.end()) return Status::OK();
+  const json::value& value = it->value();
+  if (value.is_null()) {
+    *limit = std::optional<uint64_t>();
+  } else if (value.is_int64() && value.get_int64() >= 0 &&
+             value.get_int64() <= kMaxSafeInteger) {
+    *limit = static_cast<uint64_t>(value.get_int64());
+  } else {
+    return InvalidRequest("limits." + Str(name) +
+                          " must be null (unlimited) or a whole number from 0 "
+                          "to 2^53 - 1");
+  }
+  return Status::OK();
+}
+
+uint32_t SelectorTag(std::string_view lower, std::string_view upper) {
+  uint32_t hash = 2166136261u;  // FNV-1a
+  auto mix = [&hash](std::string_view bytes) {
+    for (char c : bytes) {
+      hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
+    }
+  };
+  mix(lower);
+  mix(std::string_view("\xff\xff", 2));  // cannot occur inside a key
+  mix(upper);
+  return hash;
+}
+
+Status InvalidSelector(std::string why) {
+  return Status::Error(
+      Code::kInvalidSelector,
+      why +
+          "; a selector is {prefix}, {start, end}, {prefix, start} or "
+          "{prefix, end}, where start and end lie inside the prefix");
+}
+
+// Decodes the selector fields of a list or count body into a key range.
+// Keys under a prefix P encode as P followed by parts, which begin with a
+// type code from 0x01 to 0x27: so they lie in [P 0x00, P 0xFF).
+Status DecodeSelector(const json::object& object, Selector* selector) {
+  const auto prefix_it = object.find("prefix");
+  const auto start_it = object.find("start");
+  const auto end_it = object.find("end");
+  const bool has_prefix = prefix_it != object.end();
+  const bool has_start = start_it != object.end();
+  const bool has_end = end_it != object.end();
+  if (!has_prefix && !(has_start && has_end)) {
+    return InvalidSelector("give a prefix, or both start and end");
+  }
+  if (has_prefix && has_start && has_end) {
+    return InvalidSelector("give start or end with a prefix, not both");
+  }
+  std::string prefix;
+  if (has_prefix) {
+    KV_RETURN_IF_ERROR(EncodeKeyPrefix(prefix_it->value(), "prefix", &prefix));
+    selector->lower = prefix + '\x00';
+    selector->upper = prefix + '\xff';
+  }
+  auto bound = [&](const json::value& key, std::string_view name,
+                   std::string* out) {
+    out->clear();
+    KV_RETURN_IF_ERROR(EncodeKey(key, name, out));
+    if (has_prefix && (out->size() <= prefix.size() ||
+                       out->compare(0, prefix.size(), prefix) != 0)) {
+      return InvalidSelector(Str(name) + " is not inside the prefix");
+    }
+    return Status::OK();
+  };
+  if (has_start)
+    KV_RETURN_IF_ERROR(bound(start_it->value(), "start", &selector->lower));
+  if (has_end)
+    KV_RETURN_IF_ERROR(bound(end_it->value(), "end", &selector->upper));
+  selector->tag = SelectorTag(selector->lower, selector->upper);
+  return Status::OK();
+}
+
+// Reads a cursor of MakeCursor; true when it belongs to `selector` and its
+// key lies inside the selector's range.
+bool ParseCursor(std::string_view cursor, const Selector& selector,
+                 std::string* last) {
+  std::string text(cursor);
+  for (char& c : text) {
+    if (c == '+' || c == '/' || c == '=') return false;
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  text.append((4 - text.size() % 4) % 4, '=');
+  std::string raw;
+  if (!DecodeBase64(text, &raw) || raw.size() < 5) return false;
+  uint32_t tag = 0;
+  for (int i = 0; i < 4; ++i) tag = tag << 8 | static_cast<uint8_t>(raw[i]);
+  *last = raw.substr(4);
+  return tag == selector.tag && *last >= selector.lower &&
+         *last < selector.upper;
+}
 }  // namespace
 
 Status DecodeGet(std::string_view body, ReadRequest* request) {
@@ -248,12 +394,15 @@ Status DecodeSet(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
   Mutation mutation{Mutation::Type::kSet, {}, {}};
-  KV_RETURN_IF_ERROR(DecodeKeyBody(body, &resource, {"key", "value"},
-                                   &body_json, &mutation.key));
+  KV_RETURN_IF_ERROR(DecodeKeyBody(body, &resource,
+                                   {"key", "value", "expireIn"}, &body_json,
+                                   &mutation.key));
   const json::value* value;
   KV_RETURN_IF_ERROR(
       Require(body_json.get_object(), "value", "the request body", &value));
   KV_RETURN_IF_ERROR(SerializeValue(*value, "value", &mutation.value));
+  KV_RETURN_IF_ERROR(DecodeExpireIn(body_json.get_object(), "the request body",
+                                    &mutation.expire_in_ms));
   request->mutations.push_back(std::move(mutation));
   return Status::OK();
 }
@@ -293,33 +442,90 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
   return CheckCommitSize(*request);
 }
 
-Status DecodeSetCredential(std::string_view body, CredentialRequest* request) {
+Status DecodeList(std::string_view body, ListRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"credential"}, &body_json));
+  KV_RETURN_IF_ERROR(ParseBody(
+      body, &resource,
+      {"prefix", "start", "end", "limit", "reverse", "keysOnly", "cursor"},
+      &body_json));
   const json::object& object = body_json.get_object();
-  const json::value* credential;
-  KV_RETURN_IF_ERROR(
-      Require(object, "credential", "the request body", &credential));
-  const json::string* hex = credential->if_string();
-  if (hex == nullptr || hex->size() != 2 * kCredentialBytes) {
-    return InvalidRequest("credential must be 64 lowercase hex digits");
-  }
-  auto nibble = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  request->credential.clear();
-  for (size_t i = 0; i < hex->size(); i += 2) {
-    const int high = nibble((*hex)[i]);
-    const int low = nibble((*hex)[i + 1]);
-    if (high < 0 || low < 0) {
-      return InvalidRequest("credential must be 64 lowercase hex digits");
+  KV_RETURN_IF_ERROR(DecodeSelector(object, &request->selector));
+  request->limit = kDefaultListLimit;
+  if (auto it = object.find("limit"); it != object.end()) {
+    const json::value& limit = it->value();
+    if (!limit.is_int64() || limit.get_int64() < 1 ||
+        static_cast<uint64_t>(limit.get_int64()) > kMaxListLimit) {
+      return InvalidRequest("limit must be a whole number from 1 to " +
+                            std::to_string(kMaxListLimit));
     }
-    request->credential.push_back(static_cast<char>(high << 4 | low));
+    request->limit = static_cast<size_t>(limit.get_int64());
+  }
+  KV_RETURN_IF_ERROR(DecodeFlag(object, "reverse", &request->reverse));
+  KV_RETURN_IF_ERROR(DecodeFlag(object, "keysOnly", &request->keys_only));
+  if (auto it = object.find("cursor");
+      it != object.end() && !it->value().is_null()) {
+    const json::string* cursor = it->value().if_string();
+    std::string last;
+    if (cursor == nullptr || !ParseCursor(*cursor, request->selector, &last)) {
+      return Status::Error(Code::kInvalidCursor,
+                           "cursor is not one this selector returned; pass "
+                           "the cursor of a list with the same prefix, start "
+                           "and end");
+    }
+    request->after = std::move(last);
   }
   return Status::OK();
+}
+
+Status DecodeCount(std::string_view body, Selector* selector) {
+  json::monotonic_resource resource;
+  json::value body_json;
+  KV_RETURN_IF_ERROR(
+      ParseBody(body, &resource, {"prefix", "start", "end"}, &body_json));
+  return DecodeSelector(body_json.get_object(), selector);
+}
+
+Status DecodeSettings(std::string_view body, SettingsRequest* request) {
+  json::monotonic_resource resource;
+  json::value body_json;
+  KV_RETURN_IF_ERROR(
+      ParseBody(body, &resource, {"credential", "limits"}, &body_json));
+  const json::object& object = body_json.get_object();
+  if (auto it = object.find("credential"); it != object.end()) {
+    std::string credential;
+    const json::string* hex = it->value().if_string();
+    if (hex == nullptr || !DecodeHex(*hex, &credential) ||
+        credential.size() != kCredentialBytes) {
+      return InvalidRequest("credential must be 64 lowercase hex digits");
+    }
+    request->credential = std::move(credential);
+  }
+  if (auto it = object.find("limits"); it != object.end()) {
+    const json::object* limits;
+    KV_RETURN_IF_ERROR(AsObject(it->value(), "limits", &limits));
+    KV_RETURN_IF_ERROR(
+        OnlyFields(*limits, {"opsPerMonth", "storageBytes"}, "limits"));
+    KV_RETURN_IF_ERROR(
+        DecodeLimit(*limits, "opsPerMonth", &request->ops_per_month));
+    KV_RETURN_IF_ERROR(
+        DecodeLimit(*limits, "storageBytes", &request->storage_bytes));
+  }
+  return Status::OK();
+}
+
+std::string MakeCursor(const Selector& selector, std::string_view last) {
+  std::string raw;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    raw.push_back(static_cast<char>(selector.tag >> shift));
+  }
+  raw.append(last);
+  std::string cursor;
+  AppendBase64(raw, &cursor);
+  // URL-safe and unpadded, so it can sit in a query string as it is.
+  while (!cursor.empty() && cursor.back() == '=') cursor.pop_back();
+  for (char& c : cursor) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return cursor;
 }
 
 }  // namespace kv

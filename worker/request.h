@@ -8,6 +8,7 @@
 #ifndef KV_WORKER_REQUEST_H_
 #define KV_WORKER_REQUEST_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,8 +30,9 @@ struct Check {
 struct Mutation {
   enum class Type { kSet, kDelete };
   Type type;
-  std::string key;    // encoded
-  std::string value;  // compact JSON, for kSet
+  std::string key;                      // encoded
+  std::string value;                    // compact JSON, for kSet
+  std::optional<int64_t> expire_in_ms;  // for kSet: lifetime, if limited
 };
 
 struct CommitRequest {
@@ -38,9 +40,34 @@ struct CommitRequest {
   std::vector<Mutation> mutations;
 };
 
-// Credential configuration of a store (an internal request from the Worker).
-struct CredentialRequest {
-  std::string credential;  // raw bytes of the access token's SHA-256
+// A key range: encoded keys k with lower <= k < upper. `tag` identifies the
+// selector as the user gave it, so a cursor can be tied to it.
+struct Selector {
+  std::string lower;
+  std::string upper;
+  uint32_t tag = 0;
+};
+
+struct ListRequest {
+  Selector selector;
+  size_t limit = 0;
+  bool reverse = false;
+  bool keys_only = false;
+  std::optional<std::string> after;  // from a cursor: the last key returned
+};
+
+// Limits of a store; nullopt means unlimited.
+struct Limits {
+  std::optional<uint64_t> ops_per_month;
+  std::optional<uint64_t> storage_bytes;
+};
+
+// Settings the Worker gives a store (internal operations). Each field that
+// is absent stays as it is.
+struct SettingsRequest {
+  std::optional<std::string> credential;  // raw SHA-256 bytes
+  std::optional<std::optional<uint64_t>> ops_per_month;
+  std::optional<std::optional<uint64_t>> storage_bytes;
 };
 
 // Each decoder parses `body` (JSON text) for one route.
@@ -48,7 +75,12 @@ Status DecodeGet(std::string_view body, ReadRequest* request);
 Status DecodeSet(std::string_view body, CommitRequest* request);
 Status DecodeDelete(std::string_view body, CommitRequest* request);
 Status DecodeAtomic(std::string_view body, CommitRequest* request);
-Status DecodeSetCredential(std::string_view body, CredentialRequest* request);
+Status DecodeList(std::string_view body, ListRequest* request);
+Status DecodeCount(std::string_view body, Selector* selector);
+Status DecodeSettings(std::string_view body, SettingsRequest* request);
+
+// The opaque cursor that resumes `selector` after the key `last`.
+std::string MakeCursor(const Selector& selector, std::string_view last);
 
 }  // namespace kv
 

@@ -156,13 +156,105 @@ TEST(RequestTest, AnInvalidLaterMutationFailsTheWholeDecode) {
       << status.message();
 }
 
-TEST(RequestTest, DecodesCredentials) {
-  CredentialRequest request;
-  ASSERT_TRUE(DecodeSetCredential(
-                  R"({"credential":")" + std::string(64, 'a') + "\"}", &request)
+TEST(RequestTest, DecodesSettings) {
+  SettingsRequest request;
+  ASSERT_TRUE(
+      DecodeSettings(R"({"credential":")" + std::string(64, 'a') +
+                         R"(","limits":{"opsPerMonth":5,"storageBytes":null}})",
+                     &request)
+          .ok());
+  EXPECT_EQ(*request.credential, std::string(32, '\xaa'));
+  EXPECT_EQ(*request.ops_per_month, std::optional<uint64_t>(5));
+  EXPECT_EQ(*request.storage_bytes, std::nullopt);  // unlimited
+  for (const char* bad :
+       {R"({"credential":"+f"})", R"({"limits":{"opsPerMonth":-1}})",
+        R"({"limits":{"opsPerMonth":1.5}})", R"({"limits":{"ops":1}})"}) {
+    SettingsRequest ignored;
+    EXPECT_EQ(DecodeSettings(bad, &ignored).code(), Code::kInvalidRequest)
+        << bad;
+  }
+}
+
+TEST(RequestTest, ExpireInIsAPositiveWholeNumberOfMilliseconds) {
+  CommitRequest request;
+  ASSERT_TRUE(
+      DecodeSet(R"({"key":["k"],"value":1,"expireIn":1000})", &request).ok());
+  EXPECT_EQ(request.mutations[0].expire_in_ms, 1000);
+  for (const char* expire :
+       {"0", "-5", "1.5", "\"10\"", "true", "99999999999999999"}) {
+    const Status status = DecodeSetBody(
+        std::string(R"({"key":["k"],"value":1,"expireIn":)") + expire + "}");
+    EXPECT_EQ(status.code(), Code::kInvalidExpiry) << expire;
+  }
+  EXPECT_EQ(
+      DecodeAtomicBody(
+          R"({"mutations":[{"type":"set","key":["k"],"value":1,"expireIn":0}]})")
+          .code(),
+      Code::kInvalidExpiry);
+}
+
+TEST(RequestTest, SelectorsBecomeKeyRanges) {
+  ListRequest request;
+  ASSERT_TRUE(DecodeList(R"({"prefix":["a"]})", &request).ok());
+  EXPECT_EQ(request.selector.lower, std::string("\x02"
+                                                "a\0\0",
+                                                4));
+  EXPECT_EQ(request.selector.upper, std::string("\x02"
+                                                "a\0\xff",
+                                                4));
+  EXPECT_EQ(request.limit, kDefaultListLimit);
+  ASSERT_TRUE(DecodeList(R"({"prefix":[]})", &request).ok());  // everything
+  EXPECT_EQ(request.selector.lower, std::string(1, '\0'));
+  ASSERT_TRUE(DecodeList(R"({"prefix":["a"],"start":["a","m"],"limit":1000,)"
+                         R"("reverse":true,"keysOnly":true})",
+                         &request)
                   .ok());
-  EXPECT_EQ(request.credential, std::string(32, '\xaa'));
-  EXPECT_EQ(DecodeSetCredential(R"({"credential":"+f"})", &request).code(),
+  EXPECT_EQ(request.selector.lower, std::string("\x02"
+                                                "a\0\x02m\0",
+                                                6));
+  EXPECT_TRUE(request.reverse && request.keys_only);
+
+  const std::pair<const char*, Code> bad[] = {
+      {R"({})", Code::kInvalidSelector},
+      {R"({"start":["a"]})", Code::kInvalidSelector},
+      {R"({"prefix":["a"],"start":["b"]})", Code::kInvalidSelector},
+      {R"({"prefix":["a"],"end":["a"]})", Code::kInvalidSelector},
+      {R"({"prefix":["a"],"start":["a","b"],"end":["a","c"]})",
+       Code::kInvalidSelector},
+      {R"({"prefix":["a"],"limit":0})", Code::kInvalidRequest},
+      {R"({"prefix":["a"],"limit":1001})", Code::kInvalidRequest},
+      {R"({"prefix":["a"],"reverse":1})", Code::kInvalidRequest},
+      {R"({"prefix":["a"],"cursor":"AAAA"})", Code::kInvalidCursor},
+  };
+  for (const auto& [body, code] : bad) {
+    ListRequest ignored;
+    EXPECT_EQ(DecodeList(body, &ignored).code(), code) << body;
+  }
+}
+
+TEST(RequestTest, CursorsBelongToTheirSelector) {
+  ListRequest a;
+  ListRequest b;
+  ASSERT_TRUE(DecodeList(R"({"prefix":["a"]})", &a).ok());
+  ASSERT_TRUE(DecodeList(R"({"prefix":["b"]})", &b).ok());
+  const std::string last(
+      "\x02"
+      "a\0\x02x\0",
+      6);
+  const std::string cursor = MakeCursor(a.selector, last);
+  EXPECT_EQ(cursor.find_first_of("+/="), std::string::npos);  // URL-safe
+  ListRequest resumed;
+  ASSERT_TRUE(
+      DecodeList(R"({"prefix":["a"],"cursor":")" + cursor + "\"}", &resumed)
+          .ok());
+  EXPECT_EQ(*resumed.after, last);
+  EXPECT_EQ(
+      DecodeList(R"({"prefix":["b"],"cursor":")" + cursor + "\"}", &resumed)
+          .code(),
+      Code::kInvalidCursor);
+  Selector count;
+  EXPECT_TRUE(DecodeCount(R"({"start":["a"],"end":["b"]})", &count).ok());
+  EXPECT_EQ(DecodeCount(R"({"prefix":["a"],"limit":5})", &count).code(),
             Code::kInvalidRequest);
 }
 

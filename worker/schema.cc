@@ -6,29 +6,69 @@ std::string_view StatementSql(Statement statement) {
   switch (statement) {
     case Statement::kCreateEntries:
       // key: docs/key-encoding.md; value: compact UTF-8 JSON as a blob (no
-      // text conversion on either side); version: the commit number.
+      // text conversion on either side); version: the commit number;
+      // expires_at: milliseconds since the epoch, or NULL.
       return "CREATE TABLE IF NOT EXISTS kv_entries ("
              "key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL, "
-             "version INTEGER NOT NULL) WITHOUT ROWID";
-    case Statement::kCreateMeta:
-      return "CREATE TABLE IF NOT EXISTS kv_meta ("
-             "name BLOB PRIMARY KEY NOT NULL, value) WITHOUT ROWID";
+             "version INTEGER NOT NULL, expires_at INTEGER) WITHOUT ROWID";
+    case Statement::kCreateExpiryIndex:
+      return "CREATE INDEX IF NOT EXISTS kv_entries_by_expiry "
+             "ON kv_entries (expires_at) WHERE expires_at IS NOT NULL";
+    case Statement::kCreateState:
+      // One row: the store's credential, commit counter, limits (NULL:
+      // unlimited) and usage. Read once and written once per request.
+      return "CREATE TABLE IF NOT EXISTS kv_state ("
+             "id INTEGER PRIMARY KEY CHECK (id = 0), "
+             "credential BLOB NOT NULL DEFAULT x'', "
+             "version INTEGER NOT NULL DEFAULT 0, "
+             "ops_limit INTEGER, storage_limit INTEGER, "
+             "usage_month INTEGER NOT NULL DEFAULT 0, "
+             "usage_ops INTEGER NOT NULL DEFAULT 0, "
+             "storage_bytes INTEGER NOT NULL DEFAULT 0)";
+    case Statement::kInsertState:
+      return "INSERT INTO kv_state (id) VALUES (0) ON CONFLICT DO NOTHING";
+    case Statement::kSelectState:
+      return "SELECT credential, version, ops_limit, storage_limit, "
+             "usage_month, usage_ops, storage_bytes FROM kv_state WHERE id = 0";
+    case Statement::kUpdateState:
+      return "UPDATE kv_state SET credential = ?1, version = ?2, "
+             "ops_limit = ?3, storage_limit = ?4, usage_month = ?5, "
+             "usage_ops = ?6, storage_bytes = ?7 WHERE id = 0";
     case Statement::kSelectEntry:
-      return "SELECT value, version FROM kv_entries WHERE key = ?1";
+      return "SELECT value, version, expires_at FROM kv_entries "
+             "WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
     case Statement::kSelectVersion:
-      return "SELECT version FROM kv_entries WHERE key = ?1";
+      return "SELECT version FROM kv_entries "
+             "WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
+    case Statement::kSelectValueSize:
+      return "SELECT length(value) FROM kv_entries WHERE key = ?1";
     case Statement::kUpsertEntry:
-      return "INSERT INTO kv_entries (key, value, version) VALUES (?1, ?2, ?3) "
-             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-             "version = excluded.version";
+      return "INSERT INTO kv_entries (key, value, version, expires_at) "
+             "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET "
+             "value = excluded.value, version = excluded.version, "
+             "expires_at = excluded.expires_at";
     case Statement::kDeleteEntry:
-      return "DELETE FROM kv_entries WHERE key = ?1 RETURNING 1";
-    case Statement::kSelectMeta:
-      return "SELECT value FROM kv_meta WHERE name = ?1";
-    case Statement::kUpsertMeta:
-      return "INSERT INTO kv_meta (name, value) VALUES (?1, ?2) "
-             "ON CONFLICT (name) DO UPDATE SET value = excluded.value";
-    case Statement::kCount:
+      return "DELETE FROM kv_entries WHERE key = ?1 RETURNING expires_at";
+    case Statement::kListForward:
+      return "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, "
+             "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 "
+             "AND (expires_at IS NULL OR expires_at > ?3) "
+             "ORDER BY key LIMIT ?5";
+    case Statement::kListReverse:
+      return "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, "
+             "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 "
+             "AND (expires_at IS NULL OR expires_at > ?3) "
+             "ORDER BY key DESC LIMIT ?5";
+    case Statement::kCountEntries:
+      return "SELECT count(*) FROM kv_entries WHERE key >= ?1 AND key < ?2 "
+             "AND (expires_at IS NULL OR expires_at > ?3)";
+    case Statement::kPurgeExpired:
+      return "DELETE FROM kv_entries WHERE expires_at <= ?1 "
+             "RETURNING length(key) + length(value)";
+    case Statement::kNextExpiry:
+      return "SELECT min(expires_at) FROM kv_entries "
+             "WHERE expires_at IS NOT NULL";
+    case Statement::kNumStatements:
       break;
   }
   return {};

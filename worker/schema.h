@@ -10,23 +10,40 @@
 
 namespace kv {
 
+// Parameters are ?1..?N in the order given; results in the order listed.
 enum class Statement : int32_t {
   // Schema (idempotent), run by Store::Migrate.
   kCreateEntries,
-  kCreateMeta,
-  // ?1 key -> (value, version)
+  kCreateExpiryIndex,
+  kCreateState,
+  kInsertState,
+  // -> (credential, version, ops_limit, storage_limit, usage_month,
+  //     usage_ops, storage_bytes)
+  kSelectState,
+  // credential, version, ops_limit, storage_limit, usage_month, usage_ops,
+  // storage_bytes
+  kUpdateState,
+  // key, now -> (value, version, expires_at) of a live entry
   kSelectEntry,
-  // ?1 key -> (version)
+  // key, now -> (version) of a live entry
   kSelectVersion,
-  // ?1 key, ?2 value, ?3 version
+  // key -> (stored bytes of the value), live or expired
+  kSelectValueSize,
+  // key, value, version, expires_at
   kUpsertEntry,
-  // ?1 key -> one row when an entry was deleted
+  // key -> (expires_at) when a row was deleted
   kDeleteEntry,
-  // ?1 name -> (value)
-  kSelectMeta,
-  // ?1 name, ?2 value
-  kUpsertMeta,
-  kCount,  // not a statement: how many there are
+  // lower, upper, now, keys_only, limit -> (key, value, version, expires_at)
+  // of live entries with lower <= key < upper, ascending / descending
+  kListForward,
+  kListReverse,
+  // lower, upper, now -> (count) of live entries with lower <= key < upper
+  kCountEntries,
+  // now -> (bytes freed) for each expired row deleted
+  kPurgeExpired,
+  // -> (earliest expires_at, or NULL)
+  kNextExpiry,
+  kNumStatements,  // not a statement: how many there are
 };
 
 // The SQL text of `statement`.

@@ -14,116 +14,245 @@ void AppendJsonString(std::string_view text, std::string* out) {
       boost::json::string_view(text.data(), text.size())));
 }
 
-Response ErrorResponse(const Status& status) {
-  std::string body = "{\"error\":{\"code\":\"";
-  body.append(status.error_code());
-  body.append("\",\"message\":");
-  AppendJsonString(status.message(), &body);
-  body.append("}}");
-  return {status.http_status(), std::move(body)};
-}
-
 void AppendVersion(Version version, std::string* out) {
   out->push_back('"');
   out->append(FormatVersion(version));
   out->push_back('"');
 }
 
-Status Get(Store* store, std::string_view body, std::string* out) {
-  ReadRequest request;
-  KV_RETURN_IF_ERROR(DecodeGet(body, &request));
-  out->append("{\"entries\":[");
-  size_t index = 0;
-  Status key_status;
-  KV_RETURN_IF_ERROR(store->Read(request, [&](const EntryView& entry) {
-    if (index > 0) out->push_back(',');
-    out->append("{\"key\":");
-    // The key is written from its encoding, so it comes back canonical.
-    key_status = AppendKeyJson(request.keys[index++], out);
-    if (entry.found) {
-      out->append(",\"value\":");
-      out->append(entry.value);
-      out->append(",\"version\":");
-      AppendVersion(entry.version, out);
-      out->push_back('}');
-    } else {
-      out->append(",\"value\":null,\"version\":null}");
-    }
-  }));
-  KV_RETURN_IF_ERROR(key_status);
-  out->append("]}");
+template <typename T>
+void AppendOptional(const std::optional<T>& value, std::string* out) {
+  out->append(value ? std::to_string(*value) : "null");
+}
+
+// {"key":...,"value":...,"version":...[,"expiresAt":ms]}; a missing entry
+// has null value and version.
+Status AppendEntry(const EntryView& entry, bool with_value, std::string* out) {
+  out->append("{\"key\":");
+  // Written from its encoding, so the key comes back canonical.
+  KV_RETURN_IF_ERROR(AppendKeyJson(entry.key, out));
+  if (!entry.found) {
+    out->append(",\"value\":null,\"version\":null}");
+    return Status::OK();
+  }
+  if (with_value) {
+    out->append(",\"value\":");
+    out->append(entry.value);
+  }
+  out->append(",\"version\":");
+  AppendVersion(entry.version, out);
+  if (entry.expires_at_ms) {
+    out->append(",\"expiresAt\":");
+    out->append(std::to_string(*entry.expires_at_ms));
+  }
+  out->push_back('}');
   return Status::OK();
 }
 
-Status Commit(Store* store, const CommitRequest& request, bool report_deleted,
-              std::string* out) {
-  CommitResult result;
-  KV_RETURN_IF_ERROR(store->Commit(request, &result));
-  if (!result.ok) {
-    out->append("{\"ok\":false,\"failedChecks\":[");
-    for (size_t i = 0; i < result.failed_checks.size(); ++i) {
-      if (i > 0) out->push_back(',');
-      out->append(std::to_string(result.failed_checks[i]));
-    }
-    out->append("]}");
-    return Status::OK();
+// Collects entries from a Store visitor into a JSON array, keeping the first
+// error (a visitor cannot return one).
+class EntryWriter {
+ public:
+  EntryWriter(std::string* out, bool with_values)
+      : out_(out), with_values_(with_values) {
+    out_->push_back('[');
   }
-  out->append("{\"ok\":true,");
-  if (report_deleted) {
-    out->append(result.entries_deleted > 0 ? "\"deleted\":true,"
-                                           : "\"deleted\":false,");
+  EntryVisitor visitor() {
+    return [this](const EntryView& entry) {
+      if (!status_.ok()) return;
+      if (count_++ > 0) out_->push_back(',');
+      status_ = AppendEntry(entry, with_values_, out_);
+    };
   }
-  out->append("\"version\":");
-  AppendVersion(result.version, out);
-  out->push_back('}');
+  Status Close() {
+    out_->push_back(']');
+    return status_;
+  }
+
+ private:
+  std::string* out_;
+  bool with_values_;
+  size_t count_ = 0;
+  Status status_;
+};
+
+Status Get(Store* store, std::string_view body, Response* response) {
+  ReadRequest request;
+  KV_RETURN_IF_ERROR(DecodeGet(body, &request));
+  response->body.append("{\"entries\":");
+  EntryWriter writer(&response->body, true);
+  KV_RETURN_IF_ERROR(store->Read(request, writer.visitor()));
+  KV_RETURN_IF_ERROR(writer.Close());
+  response->body.push_back('}');
+  return Status::OK();
+}
+
+Status List(Store* store, std::string_view body, Response* response) {
+  ListRequest request;
+  KV_RETURN_IF_ERROR(DecodeList(body, &request));
+  response->body.append("{\"entries\":");
+  EntryWriter writer(&response->body, !request.keys_only);
+  std::optional<std::string> cursor;
+  KV_RETURN_IF_ERROR(store->List(request, writer.visitor(), &cursor));
+  KV_RETURN_IF_ERROR(writer.Close());
+  response->body.append(",\"cursor\":");
+  if (cursor) {
+    AppendJsonString(*cursor, &response->body);
+  } else {
+    response->body.append("null");
+  }
+  response->body.push_back('}');
+  return Status::OK();
+}
+
+Status Count(Store* store, std::string_view body, Response* response) {
+  Selector selector;
+  KV_RETURN_IF_ERROR(DecodeCount(body, &selector));
+  uint64_t count;
+  KV_RETURN_IF_ERROR(store->Count(selector, &count));
+  response->body.append("{\"count\":" + std::to_string(count) + "}");
   return Status::OK();
 }
 
 using CommitDecoder = Status (*)(std::string_view, CommitRequest*);
 
-Status DecodeAndCommit(Store* store, CommitDecoder decode,
-                       std::string_view body, bool report_deleted,
-                       std::string* out) {
+Status Commit(Store* store, CommitDecoder decode, bool report_deleted,
+              std::string_view body, Response* response) {
   CommitRequest request;
   KV_RETURN_IF_ERROR(decode(body, &request));
-  return Commit(store, request, report_deleted, out);
-}
-
-Status SetCredential(Store* store, std::string_view body, std::string* out) {
-  CredentialRequest request;
-  KV_RETURN_IF_ERROR(DecodeSetCredential(body, &request));
-  KV_RETURN_IF_ERROR(store->SetCredential(request.credential));
-  out->append("{\"ok\":true}");
+  CommitResult result;
+  KV_RETURN_IF_ERROR(store->Commit(request, &result));
+  std::string& out = response->body;
+  if (!result.ok) {
+    out.append("{\"ok\":false,\"failedChecks\":[");
+    for (size_t i = 0; i < result.failed_checks.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.append(std::to_string(result.failed_checks[i]));
+    }
+    out.append("]}");
+    return Status::OK();
+  }
+  out.append("{\"ok\":true,");
+  if (report_deleted) {
+    out.append(result.entries_deleted > 0 ? "\"deleted\":true,"
+                                          : "\"deleted\":false,");
+  }
+  out.append("\"version\":");
+  AppendVersion(result.version, &out);
+  out.push_back('}');
+  response->wake_at_ms = result.earliest_expiry_ms;
   return Status::OK();
 }
 
-Status Dispatch(Store* store, std::string_view operation,
-                std::string_view credential, std::string_view body,
-                std::string* out) {
-  if (operation == "set_credential") return SetCredential(store, body, out);
-  KV_RETURN_IF_ERROR(store->Authenticate(credential));
-  if (operation == "get") return Get(store, body, out);
-  if (operation == "set") {
-    return DecodeAndCommit(store, DecodeSet, body, false, out);
+Status Usage(Store* store, std::string_view, Response* response) {
+  const StoreState& state = store->state();
+  std::string& out = response->body;
+  out.append("{\"limits\":{\"opsPerMonth\":");
+  AppendOptional(state.limits.ops_per_month, &out);
+  out.append(",\"storageBytes\":");
+  AppendOptional(state.limits.storage_bytes, &out);
+  char month[16];
+  std::snprintf(month, sizeof month, "\"%04u-%02u\"", state.usage_month / 100,
+                state.usage_month % 100);
+  out.append("},\"usage\":{\"month\":");
+  out.append(month);
+  out.append(",\"operations\":" + std::to_string(state.usage_ops) +
+             ",\"storageBytes\":" + std::to_string(state.storage_bytes) +
+             ",\"resetsAt\":\"" +
+             FormatUtcMidnight(StartOfNextMonthMs(state.usage_month)) + "\"}}");
+  return Status::OK();
+}
+
+Status Settings(Store* store, bool create, std::string_view body,
+                Response* response) {
+  SettingsRequest settings;
+  KV_RETURN_IF_ERROR(DecodeSettings(body, &settings));
+  KV_RETURN_IF_ERROR(store->ApplySettings(settings, create));
+  return Usage(store, body, response);
+}
+
+Status Purge(Store* store, std::string_view, Response* response) {
+  uint64_t purged;
+  std::optional<int64_t> next_expiry;
+  KV_RETURN_IF_ERROR(store->PurgeExpired(&purged, &next_expiry));
+  response->body.append("{\"purged\":" + std::to_string(purged) +
+                        ",\"nextExpiry\":");
+  AppendOptional(next_expiry, &response->body);
+  response->body.push_back('}');
+  response->wake_at_ms = next_expiry;
+  return Status::OK();
+}
+
+struct Operation {
+  std::string_view name;
+  bool authenticated;  // false: the Worker's own, never routed from outside
+  Status (*run)(Store*, std::string_view body, Response*);
+};
+
+constexpr Operation kOperations[] = {
+    {"get", true, Get},
+    {"set", true,
+     [](Store* s, std::string_view b, Response* r) {
+       return Commit(s, DecodeSet, false, b, r);
+     }},
+    {"delete", true,
+     [](Store* s, std::string_view b, Response* r) {
+       return Commit(s, DecodeDelete, true, b, r);
+     }},
+    {"atomic", true,
+     [](Store* s, std::string_view b, Response* r) {
+       return Commit(s, DecodeAtomic, false, b, r);
+     }},
+    {"list", true, List},
+    {"count", true, Count},
+    {"usage", true, Usage},
+    {"create", false,
+     [](Store* s, std::string_view b, Response* r) {
+       return Settings(s, true, b, r);
+     }},
+    {"configure", false,
+     [](Store* s, std::string_view b, Response* r) {
+       return Settings(s, false, b, r);
+     }},
+    {"stats", false, Usage},
+    {"purge", false, Purge},
+};
+
+Status Run(Store* store, const Request& request, Response* response) {
+  const Operation* operation = nullptr;
+  for (const Operation& candidate : kOperations) {
+    if (candidate.name == request.operation) operation = &candidate;
   }
-  if (operation == "delete") {
-    return DecodeAndCommit(store, DecodeDelete, body, true, out);
+  if (operation == nullptr) {
+    return Status::Error(
+        Code::kNotFound,
+        "no operation \"" + std::string(request.operation) + "\"");
   }
-  if (operation == "atomic") {
-    return DecodeAndCommit(store, DecodeAtomic, body, false, out);
+  KV_RETURN_IF_ERROR(store->Begin(request.now_ms));
+  // A refused credential writes nothing, not even a new usage month.
+  if (operation->authenticated) {
+    KV_RETURN_IF_ERROR(store->Authenticate(request.credential));
   }
-  return Status::Error(Code::kNotFound,
-                       "no operation \"" + std::string(operation) + "\"");
+  Status status = operation->run(store, request.body, response);
+  if (operation->authenticated) response->quota = store->Quota();
+  // A refused request may still have started a new usage month: keep it.
+  KV_RETURN_IF_ERROR(store->End());
+  return status;
 }
 
 }  // namespace
 
-Response Handle(Store* store, std::string_view operation,
-                std::string_view credential, std::string_view body) {
-  Response response{200, {}};
-  const Status status =
-      Dispatch(store, operation, credential, body, &response.body);
-  if (!status.ok()) return ErrorResponse(status);
+Response Handle(Store* store, const Request& request) {
+  Response response;
+  const Status status = Run(store, request, &response);
+  if (status.ok()) return response;
+  response.http_status = status.http_status();
+  response.body = "{\"error\":{\"code\":\"";
+  response.body.append(status.error_code());
+  response.body.append("\",\"message\":");
+  AppendJsonString(status.message(), &response.body);
+  response.body.append("}}");
+  response.wake_at_ms.reset();
   return response;
 }
 

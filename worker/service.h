@@ -1,13 +1,15 @@
 // Service: one HTTP-level request in, one response out.
 //
-// The Worker shim routes `POST /v1/<operation>` to the store's Durable
-// Object, which hands the operation name, the caller's credential and the
-// body to Handle. Handle authenticates, decodes (request.h), runs the
-// operation on the Store and writes the JSON response of docs/http-api.md.
+// The Worker shim routes `/v1/<operation>` to the store's Durable Object,
+// which hands the operation, the caller's credential, the body and the time
+// to Handle. Handle authenticates, decodes (request.h), runs the operation
+// on the Store and writes the JSON response of docs/http-api.md.
 
 #ifndef KV_WORKER_SERVICE_H_
 #define KV_WORKER_SERVICE_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,18 +17,30 @@
 
 namespace kv {
 
-struct Response {
-  int http_status;
-  std::string body;  // JSON
+struct Request {
+  // Store operations, authenticated by `credential`: "get", "set",
+  // "delete", "atomic", "list", "count", "usage". Operations of the Worker
+  // itself, never routed from outside: "create", "configure", "stats",
+  // "purge".
+  std::string_view operation;
+  std::string_view credential;  // SHA-256 of the caller's access token
+  std::string_view body;        // JSON
+  int64_t now_ms;               // the host's clock: expiry and usage months
 };
 
-// Operations: "get", "set", "delete", "atomic" (authenticated by
-// `credential`, the SHA-256 of the caller's access token) and
-// "set_credential" (internal: the Worker sets a store's token hash; it is
-// never routed from outside).
+struct Response {
+  int http_status = 200;
+  std::string body;  // JSON
+  // For the RateLimit-* headers of an authenticated request to a limited
+  // store.
+  std::optional<QuotaReport> quota;
+  // When set, the host should wake the store at this time (an alarm) to
+  // purge expired entries.
+  std::optional<int64_t> wake_at_ms;
+};
+
 // A 5xx response means storage failed: the host must roll back.
-Response Handle(Store* store, std::string_view operation,
-                std::string_view credential, std::string_view body);
+Response Handle(Store* store, const Request& request);
 
 }  // namespace kv
 

@@ -20,9 +20,10 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(SqliteStorage::Open(":memory:", &storage_).ok());
     store_ = std::make_unique<Store>(storage_.get());
     ASSERT_TRUE(store_->Migrate().ok());
-    const json set =
-        Call("set_credential", {{"credential", std::string(64, 'f')}});
-    ASSERT_EQ(set, json({{"ok", true}}));
+    const json set = Call("create", {{"credential", std::string(64, 'f')}});
+    ASSERT_EQ(last_status_, 200) << set;
+    EXPECT_EQ(set["limits"],
+              json::parse(R"({"opsPerMonth":10000,"storageBytes":10485760})"));
   }
 
   // Runs one request in a transaction; returns the response JSON and sets
@@ -32,12 +33,14 @@ class ServiceTest : public ::testing::Test {
     Response response;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
-                      response = Handle(store_.get(), operation, credential,
-                                        body.dump());
+                      const std::string text = body.dump();
+                      response = Handle(store_.get(),
+                                        {operation, credential, text, now_ms_});
                       return response.http_status < 500;
                     })
                     .ok());
     last_status_ = response.http_status;
+    last_response_ = response;
     return json::parse(response.body);
   }
 
@@ -52,6 +55,8 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<SqliteStorage> storage_;
   std::unique_ptr<Store> store_;
   int last_status_ = 0;
+  Response last_response_;
+  int64_t now_ms_ = int64_t{1795694400} * 1000;  // 2026-11-26T12:00:00Z
 };
 
 TEST_F(ServiceTest, GetOfAMissingKey) {
@@ -138,6 +143,69 @@ TEST_F(ServiceTest, ErrorsAreJsonWithCodeAndMessage) {
             "the request body is missing the field \"value\"");
   Call("nope", json::object());
   EXPECT_EQ(last_status_, 404);
+}
+
+TEST_F(ServiceTest, UsageReportsLimitsAndCounts) {
+  Call("set", {{"key", {"a"}}, {"value", "xyz"}});
+  const json usage = Call("usage", json::object());
+  EXPECT_EQ(last_status_, 200);
+  EXPECT_EQ(usage, json::parse(R"({"limits":{"opsPerMonth":10000,
+      "storageBytes":10485760},"usage":{"month":"2026-11","operations":1,
+      "storageBytes":8,"resetsAt":"2026-12-01T00:00:00Z"}})"));
+  ASSERT_TRUE(last_response_.quota.has_value());
+  EXPECT_EQ(last_response_.quota->limit, 10000u);
+  EXPECT_EQ(last_response_.quota->remaining, 9999u);
+}
+
+TEST_F(ServiceTest, InternalOperationsNeedNoCredentialAndPublicOnesDo) {
+  Call("configure", json::parse(R"({"limits":{"opsPerMonth":null}})"),
+       std::string());
+  EXPECT_EQ(last_status_, 200);
+  Call("usage", json::object(), std::string());
+  EXPECT_EQ(last_status_, 401);
+  const json stats = Call("stats", json::object(), std::string());
+  EXPECT_EQ(stats["limits"]["opsPerMonth"], nullptr);
+  Call("get", json::parse(R"({"keys":[["a"]]})"));
+  EXPECT_FALSE(last_response_.quota.has_value());  // unlimited: no headers
+}
+
+TEST_F(ServiceTest, ListPagesThroughAPrefixWithCursors) {
+  json mutations = json::array();
+  for (int i = 0; i < 25; ++i) {
+    mutations.push_back({{"type", "set"}, {"key", {"items", i}}, {"value", i}});
+  }
+  mutations.push_back({{"type", "set"}, {"key", {"other"}}, {"value", 0}});
+  Call("atomic", {{"mutations", mutations}});
+  json seen = json::array();
+  json body = json::parse(R"({"prefix":["items"],"limit":10})");
+  for (;;) {
+    const json page = Call("list", body);
+    ASSERT_EQ(last_status_, 200) << page;
+    for (const json& entry : page["entries"]) seen.push_back(entry["value"]);
+    if (page["cursor"].is_null()) break;
+    body["cursor"] = page["cursor"];
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], i);
+  EXPECT_EQ(Call("count", json::parse(R"({"prefix":["items"]})")),
+            json::parse(R"({"count":25})"));
+  const json keys_only = Call(
+      "list",
+      json::parse(
+          R"({"prefix":["items"],"limit":1,"keysOnly":true,"reverse":true})"));
+  EXPECT_EQ(keys_only["entries"][0]["key"], json::parse(R"(["items",24])"));
+  EXPECT_FALSE(keys_only["entries"][0].contains("value"));
+}
+
+TEST_F(ServiceTest, ExpiryAsksTheHostToWakeTheStore) {
+  Call("set", json::parse(R"({"key":["t"],"value":1,"expireIn":5000})"));
+  ASSERT_TRUE(last_response_.wake_at_ms.has_value());
+  EXPECT_EQ(*last_response_.wake_at_ms, now_ms_ + 5000);
+  const json entry = Call("get", json::parse(R"({"keys":[["t"]]})"));
+  EXPECT_EQ(entry["entries"][0]["expiresAt"], now_ms_ + 5000);
+  now_ms_ += 5000;
+  const json purge = Call("purge", json::object(), std::string());
+  EXPECT_EQ(purge, json::parse(R"({"purged":1,"nextExpiry":null})"));
 }
 
 }  // namespace

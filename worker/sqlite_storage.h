@@ -37,7 +37,8 @@ class SqliteStorage : public Storage {
   Status Error(const char* what);
 
   sqlite3* db_;
-  std::array<sqlite3_stmt*, static_cast<size_t>(Statement::kCount)> prepared_{};
+  std::array<sqlite3_stmt*, static_cast<size_t>(Statement::kNumStatements)>
+      prepared_{};
 };
 
 }  // namespace kv

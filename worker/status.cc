@@ -36,6 +36,18 @@ CodeInfo InfoOf(Code code) {
       return {413, "commit_too_large"};
     case Code::kRequestTooLarge:
       return {413, "request_too_large"};
+    case Code::kInvalidSelector:
+      return {400, "invalid_selector"};
+    case Code::kInvalidCursor:
+      return {400, "invalid_cursor"};
+    case Code::kInvalidExpiry:
+      return {400, "invalid_expiry"};
+    case Code::kQuotaExceeded:
+      return {429, "quota_exceeded"};
+    case Code::kStorageLimitExceeded:
+      return {507, "storage_limit_exceeded"};
+    case Code::kStoreExists:
+      return {409, "store_exists"};
     case Code::kInvalidToken:
       return {401, "invalid_token"};
     case Code::kNotFound:

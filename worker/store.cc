@@ -1,12 +1,12 @@
 #include "store.h"
 
 #include <cstdio>
+#include <unordered_map>
+
+#include "kv_limits.h"
 
 namespace kv {
 namespace {
-
-constexpr std::string_view kCommitCounter = "commit";
-constexpr std::string_view kCredential = "credential";
 
 bool EqualInConstantTime(std::string_view a, std::string_view b) {
   // Lengths are public (0 or 32); the bytes are not.
@@ -16,11 +16,64 @@ bool EqualInConstantTime(std::string_view a, std::string_view b) {
   return difference == 0;
 }
 
-Version VersionOf(const SqlValue& value) {
-  return static_cast<Version>(value.integer);
+SqlValue OptionalInteger(const std::optional<uint64_t>& value) {
+  return value ? SqlValue::Integer(static_cast<int64_t>(*value))
+               : SqlValue::Null();
 }
 
+std::optional<uint64_t> ReadOptional(const SqlValue& value) {
+  if (value.type == SqlValue::Type::kNull) return std::nullopt;
+  return static_cast<uint64_t>(value.integer);
+}
+
+std::optional<int64_t> ReadExpiry(const SqlValue& value) {
+  if (value.type == SqlValue::Type::kNull) return std::nullopt;
+  return value.integer;
+}
+
+// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+void CivilFromDays(int64_t days, int64_t* year, unsigned* month) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const unsigned day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era = (day_of_era - day_of_era / 1460 +
+                                day_of_era / 36524 - day_of_era / 146096) /
+                               365;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned mp = (5 * day_of_year + 2) / 153;
+  *month = mp < 10 ? mp + 3 : mp - 9;
+  *year = static_cast<int64_t>(year_of_era) + era * 400 + (*month <= 2);
+}
+
+// Days since 1970-01-01 of the first day of `month` of `year`.
+int64_t DaysFromCivil(int64_t year, unsigned month) {
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const unsigned year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year =
+      (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5;
+  const unsigned day_of_era =
+      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + static_cast<int64_t>(day_of_era) - 719468;
+}
+
+constexpr int64_t kMsPerDay = int64_t{24} * 3600 * 1000;
+
 }  // namespace
+
+std::string FormatUtcMidnight(int64_t ms) {
+  int64_t year;
+  unsigned month;
+  const int64_t days = ms / kMsPerDay;
+  CivilFromDays(days, &year, &month);
+  const int64_t day = days - DaysFromCivil(year, month) + 1;
+  char text[32];
+  std::snprintf(text, sizeof text, "%04lld-%02u-%02lldT00:00:00Z",
+                static_cast<long long>(year), month,
+                static_cast<long long>(day));
+  return text;
+}
 
 std::string FormatVersion(Version version) {
   char text[21];
@@ -29,88 +82,301 @@ std::string FormatVersion(Version version) {
   return text;
 }
 
+uint32_t MonthOf(int64_t now_ms) {
+  int64_t year;
+  unsigned month;
+  CivilFromDays(now_ms / kMsPerDay, &year, &month);
+  return static_cast<uint32_t>(year * 100 + month);
+}
+
+int64_t StartOfNextMonthMs(uint32_t month) {
+  const int64_t year = month / 100;
+  const unsigned next = month % 100 + 1;
+  return DaysFromCivil(next > 12 ? year + 1 : year, next > 12 ? 1 : next) *
+         kMsPerDay;
+}
+
 Status Store::Migrate() {
   Rows rows;
-  KV_RETURN_IF_ERROR(storage_->Execute(Statement::kCreateEntries, {}, &rows));
-  return storage_->Execute(Statement::kCreateMeta, {}, &rows);
+  for (Statement statement :
+       {Statement::kCreateEntries, Statement::kCreateExpiryIndex,
+        Statement::kCreateState, Statement::kInsertState}) {
+    KV_RETURN_IF_ERROR(storage_->Execute(statement, {}, &rows));
+  }
+  return Status::OK();
 }
 
-Status Store::ReadMeta(std::string_view name, Rows* rows) {
-  return storage_->Execute(Statement::kSelectMeta, {SqlValue::Blob(name)},
-                           rows);
-}
-
-Status Store::Authenticate(std::string_view credential) {
+Status Store::Begin(int64_t now_ms) {
+  now_ms_ = now_ms;
+  dirty_ = false;
   Rows rows;
-  KV_RETURN_IF_ERROR(ReadMeta(kCredential, &rows));
-  const std::string_view stored = rows.empty() ? "" : rows.at(0, 0).blob;
-  if (!EqualInConstantTime(stored, credential)) {
+  KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectState, {}, &rows));
+  if (rows.size() != 1) {
+    return Status::Error(Code::kStorageError, "the store has no state row");
+  }
+  state_.credential = std::string(rows.at(0, 0).blob);
+  state_.version = static_cast<Version>(rows.at(0, 1).integer);
+  state_.limits.ops_per_month = ReadOptional(rows.at(0, 2));
+  state_.limits.storage_bytes = ReadOptional(rows.at(0, 3));
+  state_.usage_month = static_cast<uint32_t>(rows.at(0, 4).integer);
+  state_.usage_ops = static_cast<uint64_t>(rows.at(0, 5).integer);
+  state_.storage_bytes = static_cast<uint64_t>(rows.at(0, 6).integer);
+  const uint32_t month = MonthOf(now_ms);
+  if (state_.usage_month != month) {
+    state_.usage_month = month;
+    state_.usage_ops = 0;
+    dirty_ = true;
+  }
+  return Status::OK();
+}
+
+Status Store::End() {
+  if (!dirty_) return Status::OK();
+  Rows rows;
+  return storage_->Execute(
+      Statement::kUpdateState,
+      {SqlValue::Blob(state_.credential),
+       SqlValue::Integer(static_cast<int64_t>(state_.version)),
+       OptionalInteger(state_.limits.ops_per_month),
+       OptionalInteger(state_.limits.storage_bytes),
+       SqlValue::Integer(state_.usage_month),
+       SqlValue::Integer(static_cast<int64_t>(state_.usage_ops)),
+       SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes))},
+      &rows);
+}
+
+Status Store::Authenticate(std::string_view credential) const {
+  if (!EqualInConstantTime(state_.credential, credential)) {
     return Status::Error(Code::kInvalidToken,
                          "the access token is not valid for this store");
   }
   return Status::OK();
 }
 
-Status Store::SetCredential(std::string_view credential) {
-  Rows rows;
-  return storage_->Execute(
-      Statement::kUpsertMeta,
-      {SqlValue::Blob(kCredential), SqlValue::Blob(credential)}, &rows);
+Status Store::ApplySettings(const SettingsRequest& settings, bool create) {
+  if (create) {
+    if (!settings.credential) {
+      return Status::Error(Code::kInvalidRequest,
+                           "creating a store needs a credential");
+    }
+    if (!state_.credential.empty()) {
+      return Status::Error(Code::kStoreExists, "the store exists already");
+    }
+    state_.limits = {kFreeTierOpsPerMonth, kFreeTierStorageBytes};
+  }
+  if (settings.credential) state_.credential = *settings.credential;
+  if (settings.ops_per_month)
+    state_.limits.ops_per_month = *settings.ops_per_month;
+  if (settings.storage_bytes)
+    state_.limits.storage_bytes = *settings.storage_bytes;
+  dirty_ = true;
+  return Status::OK();
 }
 
-Status Store::Read(const ReadRequest& request,
-                   const std::function<void(const EntryView&)>& visit) {
+std::optional<QuotaReport> Store::Quota() const {
+  if (!state_.limits.ops_per_month) return std::nullopt;
+  const uint64_t limit = *state_.limits.ops_per_month;
+  return QuotaReport{limit,
+                     limit > state_.usage_ops ? limit - state_.usage_ops : 0,
+                     StartOfNextMonthMs(state_.usage_month)};
+}
+
+Status Store::CheckOperations(uint64_t operations) const {
+  const std::optional<uint64_t>& limit = state_.limits.ops_per_month;
+  if (!limit || state_.usage_ops + operations <= *limit) return Status::OK();
+  return Status::Error(
+      Code::kQuotaExceeded,
+      "this request needs " + std::to_string(operations) +
+          " operations, but the store has used " +
+          std::to_string(state_.usage_ops) + " of its " +
+          std::to_string(*limit) +
+          " operations this month; the count resets at " +
+          FormatUtcMidnight(StartOfNextMonthMs(state_.usage_month)));
+}
+
+Status Store::Charge(uint64_t operations) {
+  KV_RETURN_IF_ERROR(CheckOperations(operations));
+  state_.usage_ops += operations;
+  dirty_ = true;
+  return Status::OK();
+}
+
+Status Store::Read(const ReadRequest& request, const EntryVisitor& visit) {
+  KV_RETURN_IF_ERROR(Charge(request.keys.size()));
   Rows rows;
   for (const std::string& key : request.keys) {
-    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectEntry,
-                                         {SqlValue::Blob(key)}, &rows));
+    KV_RETURN_IF_ERROR(storage_->Execute(
+        Statement::kSelectEntry,
+        {SqlValue::Blob(key), SqlValue::Integer(now_ms_)}, &rows));
     if (rows.empty()) {
-      visit(EntryView{false, {}, 0});
+      visit(EntryView{false, key, {}, 0, std::nullopt});
     } else {
-      visit(EntryView{true, rows.at(0, 0).blob, VersionOf(rows.at(0, 1))});
+      visit(EntryView{true, key, rows.at(0, 0).blob,
+                      static_cast<Version>(rows.at(0, 1).integer),
+                      ReadExpiry(rows.at(0, 2))});
     }
+  }
+  return Status::OK();
+}
+
+Status Store::List(const ListRequest& request, const EntryVisitor& visit,
+                   std::optional<std::string>* cursor) {
+  std::string lower = request.selector.lower;
+  std::string upper = request.selector.upper;
+  if (request.after) {
+    // Resume strictly past the last key returned, in the list's direction.
+    if (request.reverse) {
+      upper = *request.after;
+    } else {
+      lower = *request.after + '\x00';
+    }
+  }
+  KV_RETURN_IF_ERROR(CheckOperations(1));
+  Rows rows;
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      request.reverse ? Statement::kListReverse : Statement::kListForward,
+      {SqlValue::Blob(lower), SqlValue::Blob(upper), SqlValue::Integer(now_ms_),
+       SqlValue::Integer(request.keys_only ? 1 : 0),
+       SqlValue::Integer(static_cast<int64_t>(request.limit))},
+      &rows));
+  KV_RETURN_IF_ERROR(Charge(rows.size() > 0 ? rows.size() : 1));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    visit(EntryView{true, rows.at(i, 0).blob, rows.at(i, 1).blob,
+                    static_cast<Version>(rows.at(i, 2).integer),
+                    ReadExpiry(rows.at(i, 3))});
+  }
+  cursor->reset();
+  if (rows.size() == request.limit) {
+    *cursor = MakeCursor(request.selector, rows.at(rows.size() - 1, 0).blob);
+  }
+  return Status::OK();
+}
+
+Status Store::Count(const Selector& selector, uint64_t* count) {
+  KV_RETURN_IF_ERROR(CheckOperations(1));
+  Rows rows;
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kCountEntries,
+      {SqlValue::Blob(selector.lower), SqlValue::Blob(selector.upper),
+       SqlValue::Integer(now_ms_)},
+      &rows));
+  *count = static_cast<uint64_t>(rows.at(0, 0).integer);
+  const uint64_t started =
+      (*count + kEntriesPerCountOperation - 1) / kEntriesPerCountOperation;
+  return Charge(started > 0 ? started : 1);
+}
+
+Status Store::PlanStorage(const CommitRequest& request, int64_t* delta) {
+  // Bytes each touched key holds after the mutations so far (0: none).
+  std::unordered_map<std::string_view, uint64_t> held;
+  Rows rows;
+  *delta = 0;
+  for (const Mutation& mutation : request.mutations) {
+    auto it = held.find(mutation.key);
+    if (it == held.end()) {
+      KV_RETURN_IF_ERROR(storage_->Execute(
+          Statement::kSelectValueSize, {SqlValue::Blob(mutation.key)}, &rows));
+      const uint64_t before =
+          rows.empty() ? 0
+                       : mutation.key.size() +
+                             static_cast<uint64_t>(rows.at(0, 0).integer);
+      it = held.emplace(mutation.key, before).first;
+    }
+    const uint64_t after = mutation.type == Mutation::Type::kSet
+                               ? mutation.key.size() + mutation.value.size()
+                               : 0;
+    *delta += static_cast<int64_t>(after) - static_cast<int64_t>(it->second);
+    it->second = after;
+  }
+  const std::optional<uint64_t>& limit = state_.limits.storage_bytes;
+  const uint64_t total = state_.storage_bytes + *delta;
+  // A commit that frees storage is allowed even past the limit.
+  if (*delta > 0 && limit && total > *limit) {
+    return Status::Error(
+        Code::kStorageLimitExceeded,
+        "this commit would bring the store to " + std::to_string(total) +
+            " bytes, past its limit of " + std::to_string(*limit) +
+            " bytes (it holds " + std::to_string(state_.storage_bytes) +
+            "); delete entries or ask the operator to raise the limit");
   }
   return Status::OK();
 }
 
 Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   *result = CommitResult();
+  KV_RETURN_IF_ERROR(
+      CheckOperations(request.checks.size() + request.mutations.size()));
   Rows rows;
   for (size_t i = 0; i < request.checks.size(); ++i) {
     const Check& check = request.checks[i];
-    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectVersion,
-                                         {SqlValue::Blob(check.key)}, &rows));
+    KV_RETURN_IF_ERROR(storage_->Execute(
+        Statement::kSelectVersion,
+        {SqlValue::Blob(check.key), SqlValue::Integer(now_ms_)}, &rows));
     const bool holds =
-        rows.empty()
-            ? !check.version.has_value()
-            : check.version.has_value() &&
-                  *check.version == FormatVersion(VersionOf(rows.at(0, 0)));
+        rows.empty() ? !check.version.has_value()
+                     : check.version.has_value() &&
+                           *check.version == FormatVersion(static_cast<Version>(
+                                                 rows.at(0, 0).integer));
     if (!holds) result->failed_checks.push_back(i);
   }
-  if (!result->failed_checks.empty()) return Status::OK();
+  if (!result->failed_checks.empty()) return Charge(request.checks.size());
 
-  KV_RETURN_IF_ERROR(ReadMeta(kCommitCounter, &rows));
-  const Version version = (rows.empty() ? 0 : VersionOf(rows.at(0, 0))) + 1;
+  int64_t delta;
+  KV_RETURN_IF_ERROR(PlanStorage(request, &delta));
+  KV_RETURN_IF_ERROR(Charge(request.checks.size() + request.mutations.size()));
+  const Version version = state_.version + 1;
   for (const Mutation& mutation : request.mutations) {
     if (mutation.type == Mutation::Type::kSet) {
+      std::optional<int64_t> expires_at;
+      if (mutation.expire_in_ms) {
+        expires_at = now_ms_ + *mutation.expire_in_ms;
+        if (!result->earliest_expiry_ms ||
+            *expires_at < *result->earliest_expiry_ms) {
+          result->earliest_expiry_ms = expires_at;
+        }
+      }
       KV_RETURN_IF_ERROR(storage_->Execute(
           Statement::kUpsertEntry,
           {SqlValue::Blob(mutation.key), SqlValue::Blob(mutation.value),
-           SqlValue::Integer(static_cast<int64_t>(version))},
+           SqlValue::Integer(static_cast<int64_t>(version)),
+           expires_at ? SqlValue::Integer(*expires_at) : SqlValue::Null()},
           &rows));
     } else {
       KV_RETURN_IF_ERROR(storage_->Execute(
           Statement::kDeleteEntry, {SqlValue::Blob(mutation.key)}, &rows));
-      result->entries_deleted += rows.size();
+      // An expired row is gone already as far as readers know.
+      const std::optional<int64_t> expired_at =
+          rows.empty() ? std::nullopt : ReadExpiry(rows.at(0, 0));
+      if (!rows.empty() && (!expired_at || *expired_at > now_ms_)) {
+        ++result->entries_deleted;
+      }
     }
   }
-  KV_RETURN_IF_ERROR(
-      storage_->Execute(Statement::kUpsertMeta,
-                        {SqlValue::Blob(kCommitCounter),
-                         SqlValue::Integer(static_cast<int64_t>(version))},
-                        &rows));
+  state_.version = version;
+  state_.storage_bytes += delta;
+  dirty_ = true;
   result->ok = true;
   result->version = version;
+  return Status::OK();
+}
+
+Status Store::PurgeExpired(uint64_t* purged,
+                           std::optional<int64_t>* next_expiry_ms) {
+  Rows rows;
+  KV_RETURN_IF_ERROR(storage_->Execute(Statement::kPurgeExpired,
+                                       {SqlValue::Integer(now_ms_)}, &rows));
+  uint64_t freed = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    freed += static_cast<uint64_t>(rows.at(i, 0).integer);
+  }
+  *purged = rows.size();
+  if (*purged > 0) {
+    state_.storage_bytes -=
+        freed < state_.storage_bytes ? freed : state_.storage_bytes;
+    dirty_ = true;
+  }
+  KV_RETURN_IF_ERROR(storage_->Execute(Statement::kNextExpiry, {}, &rows));
+  *next_expiry_ms = ReadExpiry(rows.at(0, 0));
   return Status::OK();
 }
 

@@ -2,15 +2,18 @@
 //
 // Reads see one consistent state; a commit evaluates all its checks first
 // and then writes all its mutations under one new version, or writes
-// nothing. Requests come in decoded and validated (request.h); Store only
-// talks to storage. Every call must run inside the host's transaction: on
-// kStorageError the host rolls back whatever the call had written.
+// nothing. Quotas are enforced here: a request that would go past the
+// store's operations or storage limit is refused whole and costs nothing.
+// Requests come in decoded and validated (request.h); Store only talks to
+// storage. Every request is Begin, any calls, End, inside the host's
+// transaction: on kStorageError the host rolls back what it had written.
 
 #ifndef KV_WORKER_STORE_H_
 #define KV_WORKER_STORE_H_
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,19 +32,46 @@ using Version = uint64_t;
 // versions keep Deno KV's 10-byte versionstamp shape.
 std::string FormatVersion(Version version);
 
-// An entry as read; `value` borrows from storage's result and is valid only
-// during the callback it is passed to.
+// A calendar month in UTC as YYYYMM, and the instant the next one starts.
+uint32_t MonthOf(int64_t now_ms);
+int64_t StartOfNextMonthMs(uint32_t month);
+// The date of `ms` at midnight UTC, as "2026-12-01T00:00:00Z".
+std::string FormatUtcMidnight(int64_t ms);
+
+// An entry as read. Its views borrow from storage's result and are valid
+// only during the callback they are passed to.
 struct EntryView {
   bool found;
-  std::string_view value;  // compact JSON
+  std::string_view key;    // encoded
+  std::string_view value;  // compact JSON; empty for a keys-only list
   Version version;
+  std::optional<int64_t> expires_at_ms;
 };
+using EntryVisitor = std::function<void(const EntryView&)>;
 
 struct CommitResult {
   bool ok = false;
   Version version = 0;                // when ok
   std::vector<size_t> failed_checks;  // indexes, when !ok
   size_t entries_deleted = 0;         // delete mutations that found an entry
+  std::optional<int64_t> earliest_expiry_ms;  // of the entries it wrote
+};
+
+// The store's persistent state: one row, read by Begin, written by End.
+struct StoreState {
+  std::string credential;  // SHA-256 of the access token; empty: none
+  Version version = 0;     // of the last commit
+  Limits limits;
+  uint32_t usage_month = 0;  // YYYYMM that usage_ops counts
+  uint64_t usage_ops = 0;
+  uint64_t storage_bytes = 0;  // encoded keys plus values of stored rows
+};
+
+// What the RateLimit-* headers report for the monthly operations quota.
+struct QuotaReport {
+  uint64_t limit;
+  uint64_t remaining;
+  int64_t resets_at_ms;
 };
 
 class Store {
@@ -51,22 +81,57 @@ class Store {
   // Creates the schema if it does not exist yet.
   Status Migrate();
 
+  // Starts a request at time `now_ms`: loads the state and, when the UTC
+  // month has changed since the last request, starts a new usage count.
+  Status Begin(int64_t now_ms);
+  // Ends a request: writes the state back if the request changed it.
+  Status End();
+
   // OK when `credential` (a token's SHA-256) is this store's, compared in
   // constant time; kInvalidToken otherwise. A store without a credential
   // (the Worker's own directory) accepts only an empty one.
-  Status Authenticate(std::string_view credential);
-  Status SetCredential(std::string_view credential);
+  Status Authenticate(std::string_view credential) const;
+
+  // Applies settings from the Worker. `create` sets up a new store: it needs
+  // a credential, refuses a store that has one, and gives limits the request
+  // leaves out the free tier's values.
+  Status ApplySettings(const SettingsRequest& settings, bool create);
 
   // Reads each key of `request` and passes its entry to `visit`, in order.
-  Status Read(const ReadRequest& request,
-              const std::function<void(const EntryView&)>& visit);
+  // Costs one operation per key.
+  Status Read(const ReadRequest& request, const EntryVisitor& visit);
 
+  // Lists live entries in key order (descending when reversed), passing each
+  // to `visit`. Sets *cursor when the limit was reached, so more may follow.
+  // Costs one operation per entry returned, at least one.
+  Status List(const ListRequest& request, const EntryVisitor& visit,
+              std::optional<std::string>* cursor);
+
+  // Counts live entries; costs one operation per 1,000 counted, at least one.
+  Status Count(const Selector& selector, uint64_t* count);
+
+  // Costs one operation per check, plus one per mutation when it commits.
   Status Commit(const CommitRequest& request, CommitResult* result);
 
+  // Deletes entries that have expired and frees their storage; sets
+  // *next_expiry_ms to the earliest expiry still ahead, if any.
+  Status PurgeExpired(uint64_t* purged, std::optional<int64_t>* next_expiry_ms);
+
+  const StoreState& state() const { return state_; }
+  std::optional<QuotaReport> Quota() const;
+
  private:
-  Status ReadMeta(std::string_view name, Rows* rows);
+  // Refuses `operations` more when they would pass the monthly limit.
+  Status CheckOperations(uint64_t operations) const;
+  Status Charge(uint64_t operations);
+  // The storage a commit adds (negative: frees), and refuses it when it
+  // would pass the storage limit.
+  Status PlanStorage(const CommitRequest& request, int64_t* delta);
 
   Storage* const storage_;
+  StoreState state_;
+  int64_t now_ms_ = 0;
+  bool dirty_ = false;
 };
 
 }  // namespace kv

@@ -1,5 +1,6 @@
-// Commit semantics on native SQLite, run the way the Durable Object host
-// runs them: each request inside one transaction, rolled back on failure.
+// Store semantics on native SQLite, run the way the Durable Object host runs
+// them: each request inside one transaction (Begin, calls, End), rolled back
+// when storage fails. The clock is the test's: requests carry now_ms_.
 
 #include "store.h"
 
@@ -9,20 +10,25 @@
 #include <cstdio>
 #include <memory>
 
+#include "kv_limits.h"
 #include "sqlite_storage.h"
 
 namespace kv {
 namespace {
 
+// 2026-11-26T12:00:00Z
+constexpr int64_t kNov26 = int64_t{1795694400} * 1000;
+
 std::string Key(const std::string& name) {
   return std::string("\x02", 1) + name + '\0';
 }
 
-Mutation Set(const std::string& key, const std::string& value) {
-  return {Mutation::Type::kSet, Key(key), value};
+Mutation Set(const std::string& key, const std::string& value,
+             std::optional<int64_t> expire_in_ms = std::nullopt) {
+  return {Mutation::Type::kSet, Key(key), value, expire_in_ms};
 }
 Mutation Delete(const std::string& key) {
-  return {Mutation::Type::kDelete, Key(key), {}};
+  return {Mutation::Type::kDelete, Key(key), {}, std::nullopt};
 }
 
 // Storage that fails its Nth statement: a fault injected in front of real
@@ -33,8 +39,9 @@ class FailingStorage : public Storage {
       : inner_(inner), fail_at_(fail_at) {}
   Status Execute(Statement statement, std::initializer_list<SqlValue> params,
                  Rows* rows) override {
-    if (++calls_ == fail_at_)
+    if (++calls_ == fail_at_) {
       return Status::Error(Code::kStorageError, "injected");
+    }
     return inner_->Execute(statement, params, rows);
   }
 
@@ -52,40 +59,89 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->Migrate().ok());
   }
 
-  CommitResult MustCommit(CommitRequest request) {
-    CommitResult result;
+  // Runs `body` as one request on `store`, as the host does.
+  Status Request(Store* store, const std::function<Status()>& body) {
     Status status;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
-                      status = store_->Commit(request, &result);
-                      return status.ok();
+                      status = store->Begin(now_ms_);
+                      if (!status.ok()) return false;
+                      status = body();
+                      const Status end = store->End();
+                      if (status.ok()) status = end;
+                      return status.code() != Code::kStorageError;
                     })
                     .ok());
+    return status;
+  }
+  Status Request(const std::function<Status()>& body) {
+    return Request(store_.get(), body);
+  }
+
+  Status TryCommit(CommitRequest request, CommitResult* result) {
+    return Request([&] { return store_->Commit(request, result); });
+  }
+  CommitResult MustCommit(CommitRequest request) {
+    CommitResult result;
+    const Status status = TryCommit(std::move(request), &result);
     EXPECT_TRUE(status.ok()) << status.message();
     return result;
   }
 
-  // The entry of `key`, as {found, value, version}.
   struct Entry {
     bool found;
     std::string value;
     Version version;
+    std::optional<int64_t> expires_at_ms;
   };
   Entry Read(const std::string& key) {
     Entry entry{};
-    EXPECT_TRUE(
-        store_
-            ->Read(
-                ReadRequest{{Key(key)}},
-                [&](const EntryView& view) {
-                  entry = {view.found, std::string(view.value), view.version};
-                })
-            .ok());
+    const Status status = Request([&] {
+      return store_->Read(ReadRequest{{Key(key)}}, [&](const EntryView& view) {
+        entry = {view.found, std::string(view.value), view.version,
+                 view.expires_at_ms};
+      });
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
     return entry;
+  }
+
+  void SetLimits(std::optional<uint64_t> ops, std::optional<uint64_t> bytes) {
+    SettingsRequest settings;
+    settings.ops_per_month = ops;
+    settings.storage_bytes = bytes;
+    ASSERT_TRUE(
+        Request([&] { return store_->ApplySettings(settings, false); }).ok());
+  }
+
+  StoreState State() {
+    StoreState state;
+    EXPECT_TRUE(Request([&] {
+                  state = store_->state();
+                  return Status::OK();
+                }).ok());
+    return state;
+  }
+
+  std::vector<std::string> ListKeys(ListRequest request,
+                                    std::optional<std::string>* cursor) {
+    std::vector<std::string> keys;
+    const Status status = Request([&] {
+      return store_->List(
+          request,
+          [&](const EntryView& entry) {
+            keys.push_back(std::string(entry.key));
+            EXPECT_EQ(entry.value.empty(), request.keys_only);
+          },
+          cursor);
+    });
+    EXPECT_TRUE(status.ok()) << status.message();
+    return keys;
   }
 
   std::unique_ptr<SqliteStorage> storage_;
   std::unique_ptr<Store> store_;
+  int64_t now_ms_ = kNov26;
 };
 
 TEST(VersionTest, FormatsTwentyLowercaseHexDigitsInOrder) {
@@ -93,6 +149,20 @@ TEST(VersionTest, FormatsTwentyLowercaseHexDigitsInOrder) {
   EXPECT_EQ(FormatVersion(0xabcdef), "0000000000abcdef0000");
   EXPECT_LT(FormatVersion(9), FormatVersion(10));
   EXPECT_LT(FormatVersion(0xffff), FormatVersion(0x10000));
+}
+
+TEST(CalendarTest, MonthsAreUtcCalendarMonths) {
+  EXPECT_EQ(MonthOf(kNov26), 202611u);
+  EXPECT_EQ(MonthOf(0), 197001u);
+  EXPECT_EQ(FormatUtcMidnight(StartOfNextMonthMs(202611)),
+            "2026-12-01T00:00:00Z");
+  EXPECT_EQ(FormatUtcMidnight(StartOfNextMonthMs(202612)),
+            "2027-01-01T00:00:00Z");
+  EXPECT_EQ(FormatUtcMidnight(StartOfNextMonthMs(202802)),
+            "2028-03-01T00:00:00Z");  // leap year
+  const int64_t december = StartOfNextMonthMs(202611);
+  EXPECT_EQ(MonthOf(december - 1), 202611u);
+  EXPECT_EQ(MonthOf(december), 202612u);
 }
 
 TEST_F(StoreTest, MissingKeyIsNotFound) { EXPECT_FALSE(Read("nothing").found); }
@@ -135,9 +205,8 @@ TEST_F(StoreTest, FailedChecksAreNamedAndNothingIsWritten) {
 TEST_F(StoreTest, CheckAndSetSucceedsOnTheCurrentVersion) {
   const Version v1 =
       MustCommit({{{Key("a"), std::nullopt}}, {Set("a", "1")}}).version;
-  const CommitResult result =
-      MustCommit({{{Key("a"), FormatVersion(v1)}}, {Set("a", "2")}});
-  EXPECT_TRUE(result.ok);
+  EXPECT_TRUE(
+      MustCommit({{{Key("a"), FormatVersion(v1)}}, {Set("a", "2")}}).ok);
   EXPECT_FALSE(
       MustCommit({{{Key("a"), FormatVersion(v1)}}, {Set("a", "3")}}).ok);
   EXPECT_EQ(Read("a").value, "2");
@@ -148,37 +217,181 @@ TEST_F(StoreTest, LaterMutationOfTheSameKeyWins) {
   EXPECT_EQ(Read("a").value, "3");
   MustCommit({{}, {Set("a", "4"), Delete("a")}});
   EXPECT_FALSE(Read("a").found);
+  EXPECT_EQ(State().storage_bytes, 0u);
 }
 
 TEST_F(StoreTest, StorageFailureMidCommitRollsBackEverything) {
   MustCommit({{}, {Set("a", "1")}});
-  // Statements of this commit: read counter, set a, set b, write counter.
-  for (int fail_at = 1; fail_at <= 4; ++fail_at) {
+  const StoreState before = State();
+  // Statements: read state, size a, size b, set a, set b, write state.
+  for (int fail_at = 1; fail_at <= 6; ++fail_at) {
     FailingStorage failing(storage_.get(), fail_at);
     Store store(&failing);
     CommitResult result;
-    Status status;
-    ASSERT_TRUE(storage_
-                    ->Transaction([&] {
-                      status = store.Commit(
-                          {{}, {Set("a", "2"), Set("b", "2")}}, &result);
-                      return status.ok();
-                    })
-                    .ok());
-    EXPECT_EQ(status.code(), Code::kStorageError);
+    const Status status = Request(&store, [&] {
+      return store.Commit({{}, {Set("a", "2"), Set("b", "2")}}, &result);
+    });
+    EXPECT_EQ(status.code(), Code::kStorageError) << fail_at;
     EXPECT_EQ(Read("a").value, "1") << fail_at;
     EXPECT_FALSE(Read("b").found) << fail_at;
+    EXPECT_EQ(State().version, before.version);
+    EXPECT_EQ(State().storage_bytes, before.storage_bytes);
   }
 }
 
 TEST_F(StoreTest, CredentialIsComparedExactly) {
-  EXPECT_TRUE(store_->Authenticate("").ok());  // a store without credential
-  ASSERT_TRUE(store_->SetCredential(std::string(32, '\x01')).ok());
-  EXPECT_TRUE(store_->Authenticate(std::string(32, '\x01')).ok());
-  EXPECT_EQ(store_->Authenticate("").code(), Code::kInvalidToken);
+  EXPECT_TRUE(Request([&] { return store_->Authenticate(""); }).ok());
+  SettingsRequest create;
+  create.credential = std::string(32, '\x01');
+  ASSERT_TRUE(
+      Request([&] { return store_->ApplySettings(create, true); }).ok());
+  EXPECT_EQ(Request([&] { return store_->ApplySettings(create, true); }).code(),
+            Code::kStoreExists);
+  EXPECT_TRUE(Request([&] {
+                return store_->Authenticate(std::string(32, '\x01'));
+              }).ok());
+  EXPECT_EQ(Request([&] { return store_->Authenticate(""); }).code(),
+            Code::kInvalidToken);
   std::string other(32, '\x01');
   other[31] = '\x02';
-  EXPECT_EQ(store_->Authenticate(other).code(), Code::kInvalidToken);
+  EXPECT_EQ(Request([&] { return store_->Authenticate(other); }).code(),
+            Code::kInvalidToken);
+  // A new store starts on the free tier.
+  EXPECT_EQ(State().limits.ops_per_month, kFreeTierOpsPerMonth);
+  EXPECT_EQ(State().limits.storage_bytes, kFreeTierStorageBytes);
+}
+
+TEST_F(StoreTest, OperationsLimitIsExactAtItsBoundary) {
+  SetLimits(10, std::nullopt);
+  for (int i = 0; i < 9; ++i) Read("a");
+  EXPECT_EQ(State().usage_ops, 9u);
+  // The 10th operation is allowed, the 11th refused and not written.
+  EXPECT_TRUE(MustCommit({{}, {Set("a", "1")}}).ok);
+  CommitResult result;
+  const Status refused = TryCommit({{}, {Set("b", "2")}}, &result);
+  EXPECT_EQ(refused.code(), Code::kQuotaExceeded);
+  EXPECT_EQ(refused.http_status(), 429);
+  EXPECT_NE(refused.message().find("10 of its 10"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("2026-12-01T00:00:00Z"), std::string::npos);
+  EXPECT_EQ(State().usage_ops, 10u);  // a refused request costs nothing
+  SetLimits(11, std::nullopt);        // raising the limit lets it through
+  EXPECT_TRUE(MustCommit({{}, {Set("b", "2")}}).ok);
+  EXPECT_EQ(State().usage_ops, 11u);
+}
+
+TEST_F(StoreTest, CountingRules) {
+  SetLimits(1000, std::nullopt);
+  MustCommit({{}, {Set("a", "1"), Set("b", "2")}});  // 2 mutations
+  EXPECT_EQ(State().usage_ops, 2u);
+  const Version v = Read("a").version;  // 1 read
+  MustCommit({{{Key("a"), FormatVersion(v)}, {Key("b"), std::nullopt}},
+              {Set("c", "3")}});  // check fails: 2 checks, no mutation
+  EXPECT_EQ(State().usage_ops, 5u);
+  std::optional<std::string> cursor;
+  ListRequest list;
+  list.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
+  list.limit = 10;
+  EXPECT_EQ(ListKeys(list, &cursor).size(), 2u);  // 2 entries
+  EXPECT_EQ(State().usage_ops, 7u);
+  uint64_t count;
+  ASSERT_TRUE(
+      Request([&] { return store_->Count(list.selector, &count); }).ok());
+  EXPECT_EQ(count, 2u);
+  EXPECT_EQ(State().usage_ops, 8u);  // a count of up to 1,000 costs one
+}
+
+TEST_F(StoreTest, UsageRestartsEachUtcMonth) {
+  SetLimits(2, std::nullopt);
+  Read("a");
+  Read("a");
+  CommitResult result;
+  EXPECT_EQ(TryCommit({{}, {Set("a", "1")}}, &result).code(),
+            Code::kQuotaExceeded);
+  now_ms_ = StartOfNextMonthMs(MonthOf(kNov26)) - 1;  // still November
+  EXPECT_EQ(TryCommit({{}, {Set("a", "1")}}, &result).code(),
+            Code::kQuotaExceeded);
+  now_ms_ += 1;  // 2026-12-01T00:00:00Z
+  EXPECT_TRUE(MustCommit({{}, {Set("a", "1")}}).ok);
+  EXPECT_EQ(State().usage_month, 202612u);
+  EXPECT_EQ(State().usage_ops, 1u);
+}
+
+TEST_F(StoreTest, StorageIsKeyPlusValueBytesAndItsLimitIsExact) {
+  // Key("ab") is 4 bytes; each value below is 6 bytes: 10 bytes an entry.
+  SetLimits(std::nullopt, 20);
+  MustCommit({{}, {Set("ab", "\"1234\""), Set("cd", "\"1234\"")}});
+  EXPECT_EQ(State().storage_bytes, 20u);
+  MustCommit({{}, {Set("ab", "\"abcd\"")}});  // same size: allowed at limit
+  CommitResult result;
+  const Status over = TryCommit({{}, {Set("ef", "1")}}, &result);
+  EXPECT_EQ(over.code(), Code::kStorageLimitExceeded);
+  EXPECT_EQ(over.http_status(), 507);
+  EXPECT_NE(over.message().find("25 bytes, past its limit of 20"),
+            std::string::npos)
+      << over.message();
+  EXPECT_FALSE(Read("ef").found);
+  SetLimits(std::nullopt, 5);  // lowered below what the store holds
+  EXPECT_EQ(MustCommit({{}, {Delete("ab")}}).entries_deleted, 1u);
+  EXPECT_EQ(State().storage_bytes, 10u);
+}
+
+TEST_F(StoreTest, ExpiredEntriesVanishAtTheirExpiryAndPurgeFreesThem) {
+  const CommitResult set =
+      MustCommit({{}, {Set("a", "1", 1000), Set("b", "2")}});
+  EXPECT_EQ(set.earliest_expiry_ms, kNov26 + 1000);
+  EXPECT_EQ(Read("a").expires_at_ms, kNov26 + 1000);
+  now_ms_ = kNov26 + 999;
+  EXPECT_TRUE(Read("a").found);
+  now_ms_ = kNov26 + 1000;
+  EXPECT_FALSE(Read("a").found);
+  // A check for "no entry" holds for an expired one.
+  EXPECT_TRUE(MustCommit({{{Key("a"), std::nullopt}}, {}}).ok);
+  EXPECT_EQ(State().storage_bytes, 2 * (3 + 1u));  // not purged yet
+  uint64_t purged;
+  std::optional<int64_t> next;
+  ASSERT_TRUE(
+      Request([&] { return store_->PurgeExpired(&purged, &next); }).ok());
+  EXPECT_EQ(purged, 1u);
+  EXPECT_EQ(next, std::nullopt);
+  EXPECT_EQ(State().storage_bytes, 3 + 1u);
+  // Deleting an expired entry reports that nothing was there.
+  MustCommit({{}, {Set("c", "3", 10)}});
+  now_ms_ += 10;
+  EXPECT_EQ(MustCommit({{}, {Delete("c")}}).entries_deleted, 0u);
+}
+
+TEST_F(StoreTest, ListsInKeyOrderAndResumesFromCursors) {
+  std::vector<Mutation> mutations;
+  for (char c = 'a'; c <= 'j'; ++c) {
+    mutations.push_back(Set(std::string("p") + c, "1"));
+  }
+  mutations.push_back(Set("q", "1"));
+  MustCommit({{}, mutations});
+  ListRequest request;
+  request.selector = {Key("pa"), Key("q"), 7};
+  request.limit = 4;
+  for (bool reverse : {false, true}) {
+    request.reverse = reverse;
+    request.after.reset();
+    std::vector<std::string> all;
+    std::optional<std::string> cursor;
+    do {
+      const std::vector<std::string> page = ListKeys(request, &cursor);
+      all.insert(all.end(), page.begin(), page.end());
+      // The cursor stands for the last key returned (request_test.cc
+      // checks its encoding); resume from that key.
+      if (cursor) request.after = all.back();
+    } while (cursor);
+    ASSERT_EQ(all.size(), 10u) << reverse;
+    for (size_t i = 1; i < all.size(); ++i) {
+      EXPECT_EQ(all[i - 1] < all[i], !reverse);
+    }
+  }
+  request.keys_only = true;
+  request.after.reset();
+  std::optional<std::string> cursor;
+  EXPECT_EQ(ListKeys(request, &cursor).size(), 4u);
 }
 
 TEST(SqliteStorageTest, DataSurvivesReopening) {
@@ -186,26 +399,27 @@ TEST(SqliteStorageTest, DataSurvivesReopening) {
   const int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
   close(fd);
-  {
+  for (int round = 0; round < 2; ++round) {
     std::unique_ptr<SqliteStorage> storage;
     ASSERT_TRUE(SqliteStorage::Open(path, &storage).ok());
     Store store(storage.get());
     ASSERT_TRUE(store.Migrate().ok());
-    CommitResult result;
-    ASSERT_TRUE(store.Commit({{}, {Set("a", "\"kept\"")}}, &result).ok());
+    ASSERT_TRUE(store.Begin(kNov26).ok());
+    if (round == 0) {
+      CommitResult result;
+      ASSERT_TRUE(store.Commit({{}, {Set("a", "\"kept\"")}}, &result).ok());
+      ASSERT_TRUE(store.End().ok());
+    } else {
+      std::string value;
+      ASSERT_TRUE(
+          store
+              .Read(ReadRequest{{Key("a")}},
+                    [&](const EntryView& e) { value = std::string(e.value); })
+              .ok());
+      EXPECT_EQ(value, "\"kept\"");
+      EXPECT_EQ(store.state().version, 1u);
+    }
   }
-  std::unique_ptr<SqliteStorage> storage;
-  ASSERT_TRUE(SqliteStorage::Open(path, &storage).ok());
-  Store store(storage.get());
-  ASSERT_TRUE(store.Migrate().ok());
-  std::string value;
-  ASSERT_TRUE(store
-                  .Read(ReadRequest{{Key("a")}},
-                        [&](const EntryView& entry) {
-                          value = std::string(entry.value);
-                        })
-                  .ok());
-  EXPECT_EQ(value, "\"kept\"");
   std::remove(path);
 }
 

@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "base64.h"
+#include "counter.h"
 #include "key_codec.h"
 #include "kv_limits.h"
 
@@ -17,11 +18,17 @@ namespace json = boost::json;
 
 constexpr size_t kVersionDigits = 20;
 constexpr size_t kCredentialBytes = 32;
+constexpr std::string_view kTopLevel = "the request body";
 
 std::string Str(std::string_view s) { return std::string(s); }
 
 Status InvalidRequest(std::string message) {
   return Status::Error(Code::kInvalidRequest, std::move(message));
+}
+
+// The path of `field` in `what`: "mutations[2].value", or "value" at the top.
+std::string FieldPath(std::string_view what, std::string_view field) {
+  return what == kTopLevel ? Str(field) : Str(what) + "." + Str(field);
 }
 
 std::string Indexed(std::string_view name, size_t index) {
@@ -78,7 +85,7 @@ Status ParseBody(std::string_view body, json::monotonic_resource* resource,
   if (!body_json->is_object()) {
     return InvalidRequest("the request body must be a JSON object");
   }
-  return OnlyFields(body_json->get_object(), fields, "the request body");
+  return OnlyFields(body_json->get_object(), fields, kTopLevel);
 }
 
 Status Require(const json::object& object, std::string_view name,
@@ -187,6 +194,36 @@ Status DecodeCheck(const json::value& value, std::string_view what,
   return DecodeVersion(*version, Str(what) + ".version", &check->version);
 }
 
+Status DecodeCounterText(const json::value& value, std::string_view what,
+                         std::string* stored) {
+  const json::string* text = value.if_string();
+  uint64_t counter;
+  if (text == nullptr || !ParseU64(*text, &counter)) {
+    return InvalidRequest(Str(what) +
+                          " must be a u64: a decimal string from \"0\" to "
+                          "\"18446744073709551615\"");
+  }
+  *stored = EncodeCounter(counter);
+  return Status::OK();
+}
+
+// Reads the "value" (and "valueType") of a set into its stored form.
+Status DecodeStoredValue(const json::object& object, std::string_view what,
+                         std::string* stored) {
+  const json::value* value;
+  KV_RETURN_IF_ERROR(Require(object, "value", what, &value));
+  const std::string value_what = FieldPath(what, "value");
+  auto type = object.find("valueType");
+  if (type == object.end() || type->value() == "json") {
+    return SerializeValue(*value, value_what, stored);
+  }
+  if (type->value() == "u64") {
+    return DecodeCounterText(*value, value_what, stored);
+  }
+  return InvalidRequest(
+      Str(what) + ": valueType must be \"json\" (the default) or \"u64\"");
+}
+
 Status DecodeMutation(const json::value& value, std::string_view what,
                       Mutation* mutation) {
   const json::object* object;
@@ -197,18 +234,26 @@ Status DecodeMutation(const json::value& value, std::string_view what,
   KV_RETURN_IF_ERROR(Require(*object, "key", what, &key));
   if (*type == "set") {
     mutation->type = Mutation::Type::kSet;
-    KV_RETURN_IF_ERROR(
-        OnlyFields(*object, {"type", "key", "value", "expireIn"}, what));
-    const json::value* item;
-    KV_RETURN_IF_ERROR(Require(*object, "value", what, &item));
-    KV_RETURN_IF_ERROR(
-        SerializeValue(*item, Str(what) + ".value", &mutation->value));
+    KV_RETURN_IF_ERROR(OnlyFields(
+        *object, {"type", "key", "value", "valueType", "expireIn"}, what));
+    KV_RETURN_IF_ERROR(DecodeStoredValue(*object, what, &mutation->value));
     KV_RETURN_IF_ERROR(DecodeExpireIn(*object, what, &mutation->expire_in_ms));
   } else if (*type == "delete") {
     mutation->type = Mutation::Type::kDelete;
     KV_RETURN_IF_ERROR(OnlyFields(*object, {"type", "key"}, what));
+  } else if (*type == "sum" || *type == "min" || *type == "max") {
+    mutation->type = *type == "sum"   ? Mutation::Type::kSum
+                     : *type == "min" ? Mutation::Type::kMin
+                                      : Mutation::Type::kMax;
+    KV_RETURN_IF_ERROR(OnlyFields(*object, {"type", "key", "value"}, what));
+    const json::value* operand;
+    KV_RETURN_IF_ERROR(Require(*object, "value", what, &operand));
+    KV_RETURN_IF_ERROR(
+        DecodeCounterText(*operand, Str(what) + ".value", &mutation->value));
   } else {
-    return InvalidRequest(Str(what) + ".type must be \"set\" or \"delete\"");
+    return InvalidRequest(Str(what) +
+                          ".type must be \"set\", \"delete\", \"sum\", "
+                          "\"min\" or \"max\"");
   }
   return EncodeKey(*key, Str(what) + ".key", &mutation->key);
 }
@@ -236,7 +281,7 @@ Status DecodeKeyBody(std::string_view body, json::monotonic_resource* resource,
   KV_RETURN_IF_ERROR(ParseBody(body, resource, fields, body_json));
   const json::object& object = body_json->get_object();
   const json::value* key_json;
-  KV_RETURN_IF_ERROR(Require(object, "key", "the request body", &key_json));
+  KV_RETURN_IF_ERROR(Require(object, "key", kTopLevel, &key_json));
   return EncodeKey(*key_json, "key", key);
 }
 
@@ -373,7 +418,7 @@ Status DecodeGet(std::string_view body, ReadRequest* request) {
   KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"keys"}, &body_json));
   const json::object& object = body_json.get_object();
   const json::value* keys_json;
-  KV_RETURN_IF_ERROR(Require(object, "keys", "the request body", &keys_json));
+  KV_RETURN_IF_ERROR(Require(object, "keys", kTopLevel, &keys_json));
   const json::array* keys;
   KV_RETURN_IF_ERROR(
       BoundedArray(object, "keys", kMaxKeysPerGet, Code::kTooManyKeys, &keys));
@@ -395,13 +440,11 @@ Status DecodeSet(std::string_view body, CommitRequest* request) {
   json::value body_json;
   Mutation mutation{Mutation::Type::kSet, {}, {}};
   KV_RETURN_IF_ERROR(DecodeKeyBody(body, &resource,
-                                   {"key", "value", "expireIn"}, &body_json,
-                                   &mutation.key));
-  const json::value* value;
+                                   {"key", "value", "valueType", "expireIn"},
+                                   &body_json, &mutation.key));
   KV_RETURN_IF_ERROR(
-      Require(body_json.get_object(), "value", "the request body", &value));
-  KV_RETURN_IF_ERROR(SerializeValue(*value, "value", &mutation.value));
-  KV_RETURN_IF_ERROR(DecodeExpireIn(body_json.get_object(), "the request body",
+      DecodeStoredValue(body_json.get_object(), kTopLevel, &mutation.value));
+  KV_RETURN_IF_ERROR(DecodeExpireIn(body_json.get_object(), kTopLevel,
                                     &mutation.expire_in_ms));
   request->mutations.push_back(std::move(mutation));
   return Status::OK();

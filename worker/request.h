@@ -28,10 +28,11 @@ struct Check {
 };
 
 struct Mutation {
-  enum class Type { kSet, kDelete };
+  // kSum, kMin and kMax apply a u64 operand to a counter (counter.h).
+  enum class Type { kSet, kDelete, kSum, kMin, kMax };
   Type type;
-  std::string key;                      // encoded
-  std::string value;                    // compact JSON, for kSet
+  std::string key;    // encoded
+  std::string value;  // stored form (counter.h): the value, or the operand
   std::optional<int64_t> expire_in_ms;  // for kSet: lifetime, if limited
 };
 

@@ -5,8 +5,9 @@ namespace kv {
 std::string_view StatementSql(Statement statement) {
   switch (statement) {
     case Statement::kCreateEntries:
-      // key: docs/key-encoding.md; value: compact UTF-8 JSON as a blob (no
-      // text conversion on either side); version: the commit number;
+      // key: docs/key-encoding.md; value: compact UTF-8 JSON or a counter
+      // (counter.h) as a blob, so no side converts text; version: the
+      // commit number;
       // expires_at: milliseconds since the epoch, or NULL.
       return "CREATE TABLE IF NOT EXISTS kv_entries ("
              "key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL, "
@@ -42,6 +43,9 @@ std::string_view StatementSql(Statement statement) {
              "WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
     case Statement::kSelectValueSize:
       return "SELECT length(value) FROM kv_entries WHERE key = ?1";
+    case Statement::kSelectForCounter:
+      return "SELECT length(value), CASE WHEN expires_at IS NULL OR "
+             "expires_at > ?2 THEN value END FROM kv_entries WHERE key = ?1";
     case Statement::kUpsertEntry:
       return "INSERT INTO kv_entries (key, value, version, expires_at) "
              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO UPDATE SET "

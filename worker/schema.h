@@ -29,6 +29,8 @@ enum class Statement : int32_t {
   kSelectVersion,
   // key -> (stored bytes of the value), live or expired
   kSelectValueSize,
+  // key, now -> (stored bytes of the value, the value if live else NULL)
+  kSelectForCounter,
   // key, value, version, expires_at
   kUpsertEntry,
   // key -> (expires_at) when a row was deleted

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
 
+#include "counter.h"
 #include "key_codec.h"
 #include "request.h"
 
@@ -35,7 +36,11 @@ Status AppendEntry(const EntryView& entry, bool with_value, std::string* out) {
     out->append(",\"value\":null,\"version\":null}");
     return Status::OK();
   }
-  if (with_value) {
+  uint64_t counter;
+  if (with_value && DecodeCounter(entry.value, &counter)) {
+    out->append(",\"value\":\"" + std::to_string(counter) +
+                "\",\"valueType\":\"u64\"");
+  } else if (with_value) {
     out->append(",\"value\":");
     out->append(entry.value);
   }

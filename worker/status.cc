@@ -42,6 +42,8 @@ CodeInfo InfoOf(Code code) {
       return {400, "invalid_cursor"};
     case Code::kInvalidExpiry:
       return {400, "invalid_expiry"};
+    case Code::kNotACounter:
+      return {400, "not_a_counter"};
     case Code::kQuotaExceeded:
       return {429, "quota_exceeded"};
     case Code::kStorageLimitExceeded:

@@ -31,6 +31,7 @@ enum class Code {
   kInvalidSelector,
   kInvalidCursor,
   kInvalidExpiry,
+  kNotACounter,
   kQuotaExceeded,
   kStorageLimitExceeded,
   kStoreExists,

@@ -1,8 +1,10 @@
 #include "store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <unordered_map>
 
+#include "counter.h"
 #include "kv_limits.h"
 
 namespace kv {
@@ -266,27 +268,70 @@ Status Store::Count(const Selector& selector, uint64_t* count) {
   return Charge(started > 0 ? started : 1);
 }
 
-Status Store::PlanStorage(const CommitRequest& request, int64_t* delta) {
-  // Bytes each touched key holds after the mutations so far (0: none).
-  std::unordered_map<std::string_view, uint64_t> held;
+Status Store::PlanCommit(const CommitRequest& request,
+                         std::vector<std::string>* counters, int64_t* delta) {
+  // What each touched key holds after the mutations so far.
+  struct Held {
+    uint64_t bytes;                    // key plus value; 0: no row
+    std::optional<std::string> value;  // the live value, when known
+    bool value_known;
+  };
+  std::unordered_map<std::string_view, Held> held;
   Rows rows;
   *delta = 0;
-  for (const Mutation& mutation : request.mutations) {
+  counters->assign(request.mutations.size(), std::string());
+  for (size_t i = 0; i < request.mutations.size(); ++i) {
+    const Mutation& mutation = request.mutations[i];
+    const bool is_counter = mutation.type != Mutation::Type::kSet &&
+                            mutation.type != Mutation::Type::kDelete;
     auto it = held.find(mutation.key);
-    if (it == held.end()) {
-      KV_RETURN_IF_ERROR(storage_->Execute(
-          Statement::kSelectValueSize, {SqlValue::Blob(mutation.key)}, &rows));
-      const uint64_t before =
-          rows.empty() ? 0
-                       : mutation.key.size() +
-                             static_cast<uint64_t>(rows.at(0, 0).integer);
-      it = held.emplace(mutation.key, before).first;
+    if (it == held.end() || (is_counter && !it->second.value_known)) {
+      // Only a counter needs the value itself; others need its size.
+      const SqlValue key = SqlValue::Blob(mutation.key);
+      KV_RETURN_IF_ERROR(
+          is_counter
+              ? storage_->Execute(Statement::kSelectForCounter,
+                                  {key, SqlValue::Integer(now_ms_)}, &rows)
+              : storage_->Execute(Statement::kSelectValueSize, {key}, &rows));
+      Held found{0, std::nullopt, is_counter};
+      if (!rows.empty()) {
+        found.bytes =
+            mutation.key.size() + static_cast<uint64_t>(rows.at(0, 0).integer);
+        if (is_counter && rows.at(0, 1).type != SqlValue::Type::kNull) {
+          found.value = std::string(rows.at(0, 1).blob);
+        }
+      }
+      it = held.insert_or_assign(mutation.key, std::move(found)).first;
     }
-    const uint64_t after = mutation.type == Mutation::Type::kSet
-                               ? mutation.key.size() + mutation.value.size()
-                               : 0;
-    *delta += static_cast<int64_t>(after) - static_cast<int64_t>(it->second);
-    it->second = after;
+    Held& key = it->second;
+    std::optional<std::string> after;
+    if (mutation.type == Mutation::Type::kSet) {
+      after = mutation.value;
+    } else if (is_counter) {
+      uint64_t operand = 0;
+      DecodeCounter(mutation.value, &operand);
+      uint64_t current = operand;
+      if (key.value && !DecodeCounter(*key.value, &current)) {
+        return Status::Error(
+            Code::kNotACounter,
+            "mutations[" + std::to_string(i) +
+                "]: the entry holds a JSON value, not a u64 counter; sum, "
+                "min and max need a counter (set one with valueType u64)");
+      }
+      uint64_t result = operand;
+      if (key.value && mutation.type == Mutation::Type::kSum) {
+        result = current + operand;  // wraps modulo 2^64
+      } else if (key.value && mutation.type == Mutation::Type::kMin) {
+        result = std::min(current, operand);
+      } else if (key.value) {
+        result = std::max(current, operand);
+      }
+      (*counters)[i] = EncodeCounter(result);
+      after = (*counters)[i];
+    }
+    const uint64_t bytes = after ? mutation.key.size() + after->size() : 0;
+    *delta += static_cast<int64_t>(bytes) - static_cast<int64_t>(key.bytes);
+    key = Held{bytes, std::move(after), true};
   }
   const std::optional<uint64_t>& limit = state_.limits.storage_bytes;
   const uint64_t total = state_.storage_bytes + *delta;
@@ -322,26 +367,13 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   if (!result->failed_checks.empty()) return Charge(request.checks.size());
 
   int64_t delta;
-  KV_RETURN_IF_ERROR(PlanStorage(request, &delta));
+  std::vector<std::string> counters;  // the new value of each counter mutation
+  KV_RETURN_IF_ERROR(PlanCommit(request, &counters, &delta));
   KV_RETURN_IF_ERROR(Charge(request.checks.size() + request.mutations.size()));
   const Version version = state_.version + 1;
-  for (const Mutation& mutation : request.mutations) {
-    if (mutation.type == Mutation::Type::kSet) {
-      std::optional<int64_t> expires_at;
-      if (mutation.expire_in_ms) {
-        expires_at = now_ms_ + *mutation.expire_in_ms;
-        if (!result->earliest_expiry_ms ||
-            *expires_at < *result->earliest_expiry_ms) {
-          result->earliest_expiry_ms = expires_at;
-        }
-      }
-      KV_RETURN_IF_ERROR(storage_->Execute(
-          Statement::kUpsertEntry,
-          {SqlValue::Blob(mutation.key), SqlValue::Blob(mutation.value),
-           SqlValue::Integer(static_cast<int64_t>(version)),
-           expires_at ? SqlValue::Integer(*expires_at) : SqlValue::Null()},
-          &rows));
-    } else {
+  for (size_t i = 0; i < request.mutations.size(); ++i) {
+    const Mutation& mutation = request.mutations[i];
+    if (mutation.type == Mutation::Type::kDelete) {
       KV_RETURN_IF_ERROR(storage_->Execute(
           Statement::kDeleteEntry, {SqlValue::Blob(mutation.key)}, &rows));
       // An expired row is gone already as far as readers know.
@@ -350,7 +382,25 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
       if (!rows.empty() && (!expired_at || *expired_at > now_ms_)) {
         ++result->entries_deleted;
       }
+      continue;
     }
+    // A set, or a counter mutation written as the set of its result.
+    const bool is_set = mutation.type == Mutation::Type::kSet;
+    std::optional<int64_t> expires_at;
+    if (is_set && mutation.expire_in_ms) {
+      expires_at = now_ms_ + *mutation.expire_in_ms;
+      if (!result->earliest_expiry_ms ||
+          *expires_at < *result->earliest_expiry_ms) {
+        result->earliest_expiry_ms = expires_at;
+      }
+    }
+    KV_RETURN_IF_ERROR(storage_->Execute(
+        Statement::kUpsertEntry,
+        {SqlValue::Blob(mutation.key),
+         SqlValue::Blob(is_set ? mutation.value : counters[i]),
+         SqlValue::Integer(static_cast<int64_t>(version)),
+         expires_at ? SqlValue::Integer(*expires_at) : SqlValue::Null()},
+        &rows));
   }
   state_.version = version;
   state_.storage_bytes += delta;

@@ -124,9 +124,12 @@ class Store {
   // Refuses `operations` more when they would pass the monthly limit.
   Status CheckOperations(uint64_t operations) const;
   Status Charge(uint64_t operations);
-  // The storage a commit adds (negative: frees), and refuses it when it
+  // Works out, before anything is written, the new value of each counter
+  // mutation (into (*counters)[i]) and the storage the commit adds (negative:
+  // frees); refuses a counter mutation on a JSON value, and a commit that
   // would pass the storage limit.
-  Status PlanStorage(const CommitRequest& request, int64_t* delta);
+  Status PlanCommit(const CommitRequest& request,
+                    std::vector<std::string>* counters, int64_t* delta);
 
   Storage* const storage_;
   StoreState state_;

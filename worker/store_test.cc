@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "counter.h"
 #include "kv_limits.h"
 #include "sqlite_storage.h"
 
@@ -392,6 +393,44 @@ TEST_F(StoreTest, ListsInKeyOrderAndResumesFromCursors) {
   request.after.reset();
   std::optional<std::string> cursor;
   EXPECT_EQ(ListKeys(request, &cursor).size(), 4u);
+}
+
+Mutation Counter(Mutation::Type type, const std::string& key,
+                 uint64_t operand) {
+  return {type, Key(key), EncodeCounter(operand), std::nullopt};
+}
+
+TEST_F(StoreTest, CountersSumWrapMinAndMaxExactly) {
+  using Type = Mutation::Type;
+  const uint64_t big = (uint64_t{1} << 53) + 1;  // not exact in a double
+  MustCommit(
+      {{}, {Counter(Type::kSum, "n", big), Counter(Type::kSum, "n", 2)}});
+  uint64_t value;
+  ASSERT_TRUE(DecodeCounter(Read("n").value, &value));
+  EXPECT_EQ(value, big + 2);
+  MustCommit({{}, {Counter(Type::kSum, "n", UINT64_MAX)}});  // + (2^64 - 1)
+  ASSERT_TRUE(DecodeCounter(Read("n").value, &value));
+  EXPECT_EQ(value, big + 1);  // wrapped modulo 2^64
+  MustCommit({{},
+              {Counter(Type::kMin, "lo", 7), Counter(Type::kMin, "lo", 3),
+               Counter(Type::kMax, "hi", 3), Counter(Type::kMax, "hi", 7)}});
+  ASSERT_TRUE(DecodeCounter(Read("lo").value, &value));
+  EXPECT_EQ(value, 3u);
+  ASSERT_TRUE(DecodeCounter(Read("hi").value, &value));
+  EXPECT_EQ(value, 7u);
+  EXPECT_EQ(State().storage_bytes, (3 + 9u) + 2 * (4 + 9u));  // n, lo, hi
+}
+
+TEST_F(StoreTest, ACounterMutationOnJsonRejectsTheWholeCommit) {
+  MustCommit({{}, {Set("json", "5")}});
+  CommitResult result;
+  const Status status = TryCommit(
+      {{}, {Set("other", "1"), Counter(Mutation::Type::kSum, "json", 1)}},
+      &result);
+  EXPECT_EQ(status.code(), Code::kNotACounter);
+  EXPECT_NE(status.message().find("mutations[1]"), std::string::npos);
+  EXPECT_FALSE(Read("other").found);
+  EXPECT_EQ(Read("json").value, "5");
 }
 
 TEST(SqliteStorageTest, DataSurvivesReopening) {

@@ -10,6 +10,56 @@ export interface KvEntry<T> {
   value: T;
   /** 20 lowercase hex digits; later commits have greater versions. */
   version: string;
+  /** When the entry expires (ms since the epoch), if it was set with `expireIn`. */
+  expiresAt?: number;
+}
+
+/** A 64-bit unsigned integer, exact beyond 2^53: the value of counters (`sum`, `min`, `max`). */
+export class KvU64 {
+  /** Throws RangeError outside 0n to 2n ** 64n - 1n. */
+  constructor(value: bigint);
+  readonly value: bigint;
+  valueOf(): bigint;
+  toString(): string;
+}
+
+/** Options of a `set`. */
+export interface KvSetOptions {
+  /** Milliseconds until the entry expires; it is invisible from that moment on. */
+  expireIn?: number;
+}
+
+/** Which entries a list or count covers: `{prefix}`, `{start, end}`, `{prefix, start}` or `{prefix, end}`; `start` is inclusive, `end` exclusive. */
+export type KvListSelector =
+  | { prefix: readonly KvKeyPart[] }
+  | { start: KvKey; end: KvKey }
+  | { prefix: readonly KvKeyPart[]; start: KvKey }
+  | { prefix: readonly KvKeyPart[]; end: KvKey };
+
+/** Options of `list()`. */
+export interface KvListOptions {
+  /** At most this many entries in all. */
+  limit?: number;
+  /** Descending key order. */
+  reverse?: boolean;
+  /** Resume right after the entry this cursor was taken at (same selector only). */
+  cursor?: string;
+  /** Entries fetched per round trip, 1 to 1000 (default 100). */
+  batchSize?: number;
+  /** Transfer keys and versions only; `value` is then null. */
+  keysOnly?: boolean;
+}
+
+/** The entries of a list, fetched a batch at a time. */
+export interface KvListIterator<T> extends AsyncIterable<KvEntry<T>> {
+  /** Resumes right after the last entry yielded so far ("" before the first). */
+  readonly cursor: string;
+}
+
+/** A store's limits (`null`: unlimited) and its usage this UTC month. */
+export interface KvUsage {
+  limits: { opsPerMonth: number | null; storageBytes: number | null };
+  usage: { month: string; operations: number; storageBytes: number; resetsAt: string };
 }
 
 /** What a read answers for one key: the entry, or `value` and `version` null when the key has none. */
@@ -37,7 +87,7 @@ export interface AtomicCheck {
 /** The part of `fetch` the client uses; `globalThis.fetch` fits. */
 export type KvFetch = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body: string },
+  init: { method: string; headers: Record<string, string>; body?: string },
 ) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
 /** Options of `connect()`. */
@@ -50,6 +100,8 @@ export interface ConnectOptions {
   endpoint?: string;
   /** Transport of the requests; defaults to `globalThis.fetch`. */
   fetch?: KvFetch;
+  /** Allow running where `window` and `document` exist. The token would be exposed to every visitor: backend use only. */
+  dangerouslyAllowBrowser?: boolean;
 }
 
 /** Opens a handle on one store; nothing is sent until a method is called. Throws TypeError on bad options. */
@@ -63,10 +115,16 @@ export interface Kv {
   get<T = unknown>(key: KvKey): Promise<KvEntryMaybe<T>>;
   /** Reads 1 to 100 keys in one consistent snapshot; entries come in the order asked. */
   getMany<T = unknown>(keys: readonly KvKey[]): Promise<KvEntryMaybe<T>[]>;
-  /** Writes a JSON value (at most 16 KiB serialized) under a key. */
-  set(key: KvKey, value: unknown): Promise<KvCommitResult>;
+  /** Writes a JSON value (at most 16 KiB serialized) or a KvU64 under a key. */
+  set(key: KvKey, value: unknown, options?: KvSetOptions): Promise<KvCommitResult>;
   /** Deletes a key; resolves to whether an entry existed. */
   delete(key: KvKey): Promise<boolean>;
+  /** Live entries of a selector in key order (bytes < string < bigint < number < false < true). */
+  list<T = unknown>(selector: KvListSelector, options?: KvListOptions): KvListIterator<T>;
+  /** How many live entries a selector holds, without transferring them. */
+  count(selector: KvListSelector): Promise<number>;
+  /** The store's limits and this month's usage. */
+  usage(): Promise<KvUsage>;
   /** Starts an all-or-nothing commit of checks and mutations. */
   atomic(): AtomicOperation;
 }
@@ -75,8 +133,14 @@ export interface Kv {
 export interface AtomicOperation {
   /** Adds checks that must all hold for the commit to be written. */
   check(...checks: AtomicCheck[]): this;
-  /** Adds a write of a JSON value; a later mutation of the same key wins. */
-  set(key: KvKey, value: unknown): this;
+  /** Adds a write of a JSON value or KvU64; a later mutation of the same key wins. */
+  set(key: KvKey, value: unknown, options?: KvSetOptions): this;
+  /** Adds `n` to the counter at `key` (absent: from 0), wrapping modulo 2^64. */
+  sum(key: KvKey, n: KvU64 | bigint | number): this;
+  /** Sets the counter at `key` to the smaller of its value and `n`. */
+  min(key: KvKey, n: KvU64 | bigint | number): this;
+  /** Sets the counter at `key` to the larger of its value and `n`. */
+  max(key: KvKey, n: KvU64 | bigint | number): this;
   /** Adds a delete. */
   delete(key: KvKey): this;
   /** Sends the operation; `await` it before reading `ok`. */

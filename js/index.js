@@ -2,6 +2,9 @@
 // No dependencies, so it runs unchanged on Node >= 20, Deno, Bun and Workers.
 
 const MAX_KEYS_PER_GET = 100;
+const MAX_LIST_BATCH = 1000;
+const DEFAULT_BATCH_SIZE = 100;
+const MAX_U64 = 2n ** 64n - 1n;
 const VERSION_PATTERN = /^[0-9a-f]{20}$/;
 const IDENTIFIER_PATTERN = /^[A-Za-z_$][\w$]*$/;
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -23,7 +26,14 @@ export class KvError extends Error {
 }
 
 /** Opens a handle on one store. Sends nothing: every method is one request. */
-export function connect({ accessToken, region, endpoint, fetch = globalThis.fetch } = {}) {
+export function connect({ accessToken, region, endpoint, fetch = globalThis.fetch, dangerouslyAllowBrowser = false } = {}) {
+  if (!dangerouslyAllowBrowser && typeof globalThis.window === 'object' && typeof globalThis.document === 'object') {
+    throw new Error(
+      'connect() refuses to run in a browser: the access token is a secret that grants full access to the store, ' +
+        'and any page that holds it gives it away. Call the store from your backend; pass ' +
+        '`dangerouslyAllowBrowser: true` only if this code is not served to users.',
+    );
+  }
   requireOption('accessToken', accessToken, "your store's access token");
   requireOption('region', region, '"eu-central-1"');
   // `process` is absent in Workers (without nodejs_compat) and in browsers.
@@ -75,9 +85,38 @@ class Kv {
     return this.#getEntries(keys.map((key, index) => encodeKey(key, `keys[${index}]`)));
   }
 
-  async set(key, value) {
-    const { version } = await this.#post('set', { key: encodeKey(key, 'key'), value: toJsonValue(value, 'value') });
+  async set(key, value, options) {
+    const body = { key: encodeKey(key, 'key'), ...encodeValue(value, 'value'), ...encodeSetOptions(options, 'options') };
+    const { version } = await this.#post('set', body);
     return { ok: true, version };
+  }
+
+  /** Entries of a selector in key order, as an async iterator with a `cursor` to resume from. */
+  list(selector, options = {}) {
+    const wireSelector = encodeSelector(selector);
+    const { limit, reverse = false, cursor, batchSize = DEFAULT_BATCH_SIZE, keysOnly = false } = options;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+      throw new TypeError(`list() limit must be a positive whole number, got ${describe(limit)}`);
+    }
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= MAX_LIST_BATCH)) {
+      throw new TypeError(`list() batchSize must be a whole number from 1 to ${MAX_LIST_BATCH}, got ${describe(batchSize)}`);
+    }
+    if (cursor !== undefined && typeof cursor !== 'string') {
+      throw new TypeError(`list() cursor must be a string from an earlier list, got ${describe(cursor)}`);
+    }
+    const page = (after, size) => this.#post('list', { ...wireSelector, limit: size, reverse, keysOnly, cursor: after });
+    return new ListIterator(page, { limit: limit ?? Infinity, batchSize, cursor });
+  }
+
+  /** How many live entries a selector holds. */
+  async count(selector) {
+    const { count } = await this.#post('count', encodeSelector(selector));
+    return count;
+  }
+
+  /** The store's limits and this month's usage. */
+  async usage() {
+    return this.#request('GET', 'usage');
   }
 
   async delete(key) {
@@ -91,15 +130,24 @@ class Kv {
 
   async #getEntries(wireKeys) {
     const { entries } = await this.#post('get', { keys: wireKeys });
-    return entries.map(({ key, value, version }) => ({ key: key.map(decodeKeyPart), value, version }));
+    return entries.map(decodeEntry);
   }
 
-  async #post(route, body) {
+  #post(route, body) {
+    return this.#request('POST', route, body);
+  }
+
+  async #request(method, route, body) {
     const url = `${this.#endpoint}/v1/${route}`;
     const request = {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.#accessToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      headers: {
+        authorization: `Bearer ${this.#accessToken}`,
+        // The store refuses a region other than its own, naming it.
+        'kv-region': this.#region,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
     };
     // Called detached: Workers' fetch throws "Illegal invocation" when called as a method of another object.
     const fetch = this.#fetch;
@@ -109,7 +157,7 @@ class Kv {
       response = await fetch(url, request);
       text = await response.text();
     } catch (cause) {
-      throw new KvError('network_error', null, `POST ${url} failed before an answer arrived: ${cause?.message ?? cause}`, { cause });
+      throw new KvError('network_error', null, `${method} ${url} failed before an answer arrived: ${cause?.message ?? cause}`, { cause });
     }
     const answer = parseJson(text);
     if (response.ok && answer !== undefined) return answer;
@@ -119,7 +167,7 @@ class Kv {
     throw new KvError(
       `http_${response.status}`,
       response.status,
-      `POST ${url} answered HTTP ${response.status} without the store's JSON: ${text.slice(0, 200)}`,
+      `${method} ${url} answered HTTP ${response.status} without the store's JSON: ${text.slice(0, 200)}`,
     );
   }
 }
@@ -147,9 +195,36 @@ class AtomicOperation {
     return this;
   }
 
-  set(key, value) {
+  set(key, value, options) {
     const path = `mutations[${this.#mutations.length}]`;
-    this.#mutations.push({ type: 'set', key: encodeKey(key, `${path}.key`), value: toJsonValue(value, `${path}.value`) });
+    this.#mutations.push({
+      type: 'set',
+      key: encodeKey(key, `${path}.key`),
+      ...encodeValue(value, `${path}.value`),
+      ...encodeSetOptions(options, `${path}.options`),
+    });
+    return this;
+  }
+
+  /** Adds `n` to the u64 counter at `key` (absent: starts at 0), wrapping modulo 2^64. */
+  sum(key, n) {
+    return this.#counter('sum', key, n);
+  }
+
+  /** Sets the u64 counter at `key` to the smaller of its value and `n` (absent: `n`). */
+  min(key, n) {
+    return this.#counter('min', key, n);
+  }
+
+  /** Sets the u64 counter at `key` to the larger of its value and `n` (absent: `n`). */
+  max(key, n) {
+    return this.#counter('max', key, n);
+  }
+
+  #counter(type, key, n) {
+    const path = `mutations[${this.#mutations.length}]`;
+    const value = toU64(n, `${path}.value`).value.toString();
+    this.#mutations.push({ type, key: encodeKey(key, `${path}.key`), value });
     return this;
   }
 
@@ -194,6 +269,118 @@ function notAwaited(property) {
   return new TypeError(
     `commit() returns a Promise: write \`const res = await kv.atomic()...commit()\` before reading res.${property}`,
   );
+}
+
+/** A 64-bit unsigned integer, exact beyond 2^53: the value type of counters. */
+export class KvU64 {
+  constructor(value) {
+    if (typeof value !== 'bigint' || value < 0n || value > MAX_U64) {
+      throw new RangeError(`KvU64 takes a bigint from 0n to 2n ** 64n - 1n, got ${describe(value)}`);
+    }
+    this.value = value;
+    Object.freeze(this);
+  }
+
+  valueOf() {
+    return this.value;
+  }
+
+  toString() {
+    return this.value.toString();
+  }
+
+  toJSON() {
+    return this.value.toString();
+  }
+}
+
+function toU64(n, path) {
+  if (n instanceof KvU64) return n;
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return new KvU64(BigInt(n));
+  if (typeof n === 'bigint' && n >= 0n && n <= MAX_U64) return new KvU64(n);
+  throw new TypeError(`${path} is ${describe(n)}; counters take a KvU64, a bigint from 0n to 2n ** 64n - 1n, or a safe whole number`);
+}
+
+// The wire fields of a value: JSON, or a counter with valueType "u64".
+function encodeValue(value, path) {
+  if (value instanceof KvU64) return { value: value.value.toString(), valueType: 'u64' };
+  return { value: toJsonValue(value, path) };
+}
+
+function encodeSetOptions(options, path) {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${path} must be an object like { expireIn: 60000 }, got ${describe(options)}`);
+  }
+  const { expireIn, ...rest } = options;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new TypeError(`${path} has an unknown option "${unknown}"; the options are expireIn`);
+  if (expireIn === undefined) return {};
+  if (!(Number.isSafeInteger(expireIn) && expireIn > 0)) {
+    throw new TypeError(`${path}.expireIn must be a positive whole number of milliseconds, got ${describe(expireIn)}`);
+  }
+  return { expireIn };
+}
+
+function decodeEntry({ key, value, valueType, version, expiresAt, cursor }) {
+  const entry = {
+    key: key.map(decodeKeyPart),
+    value: valueType === 'u64' ? new KvU64(BigInt(value)) : value ?? null,
+    version,
+  };
+  if (expiresAt !== undefined) entry.expiresAt = expiresAt;
+  return cursor === undefined ? entry : [entry, cursor];
+}
+
+// {prefix}, {start, end}, {prefix, start} or {prefix, end}: the server checks the combination.
+function encodeSelector(selector) {
+  if (typeof selector !== 'object' || selector === null) {
+    throw new TypeError(`a selector must be an object like { prefix: ["users"] }, got ${describe(selector)}`);
+  }
+  const { prefix, start, end, ...rest } = selector;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new TypeError(`the selector has an unknown field "${unknown}"; the fields are prefix, start and end`);
+  const wire = {};
+  if (prefix !== undefined) {
+    if (!Array.isArray(prefix)) throw new TypeError(`selector.prefix must be an array of key parts (or []), got ${describe(prefix)}`);
+    wire.prefix = prefix.map((part, index) => encodeKeyPart(part, `selector.prefix[${index}]`));
+  }
+  if (start !== undefined) wire.start = encodeKey(start, 'selector.start');
+  if (end !== undefined) wire.end = encodeKey(end, 'selector.end');
+  return wire;
+}
+
+/** An async iterator of list entries; `cursor` resumes right after the last entry it yielded. */
+class ListIterator {
+  #page;
+  #remaining;
+  #batchSize;
+  #cursor;
+
+  constructor(page, { limit, batchSize, cursor }) {
+    this.#page = page;
+    this.#remaining = limit;
+    this.#batchSize = batchSize;
+    this.#cursor = cursor;
+  }
+
+  get cursor() {
+    return this.#cursor ?? '';
+  }
+
+  async *[Symbol.asyncIterator]() {
+    while (this.#remaining > 0) {
+      const size = Math.min(this.#batchSize, this.#remaining);
+      const { entries, cursor } = await this.#page(this.#cursor, size);
+      for (const wire of entries) {
+        const [entry, after] = decodeEntry(wire);
+        this.#cursor = after;
+        this.#remaining--;
+        yield entry;
+      }
+      if (cursor === null) return;
+    }
+  }
 }
 
 function encodeCheck(check, path) {

@@ -28,7 +28,8 @@ void AppendOptional(const std::optional<T>& value, std::string* out) {
 
 // {"key":...,"value":...,"version":...[,"expiresAt":ms]}; a missing entry
 // has null value and version.
-Status AppendEntry(const EntryView& entry, bool with_value, std::string* out) {
+Status AppendEntry(const EntryView& entry, bool with_value,
+                   const Selector* cursor_of, std::string* out) {
   out->append("{\"key\":");
   // Written from its encoding, so the key comes back canonical.
   KV_RETURN_IF_ERROR(AppendKeyJson(entry.key, out));
@@ -50,6 +51,11 @@ Status AppendEntry(const EntryView& entry, bool with_value, std::string* out) {
     out->append(",\"expiresAt\":");
     out->append(std::to_string(*entry.expires_at_ms));
   }
+  if (cursor_of != nullptr) {
+    // Resumes right after this entry: a client can stop anywhere in a page.
+    out->append(",\"cursor\":");
+    AppendJsonString(MakeCursor(*cursor_of, entry.key), out);
+  }
   out->push_back('}');
   return Status::OK();
 }
@@ -58,15 +64,17 @@ Status AppendEntry(const EntryView& entry, bool with_value, std::string* out) {
 // error (a visitor cannot return one).
 class EntryWriter {
  public:
-  EntryWriter(std::string* out, bool with_values)
-      : out_(out), with_values_(with_values) {
+  // `cursor_of`: the selector of a list, whose entries carry cursors.
+  EntryWriter(std::string* out, bool with_values,
+              const Selector* cursor_of = nullptr)
+      : out_(out), with_values_(with_values), cursor_of_(cursor_of) {
     out_->push_back('[');
   }
   EntryVisitor visitor() {
     return [this](const EntryView& entry) {
       if (!status_.ok()) return;
       if (count_++ > 0) out_->push_back(',');
-      status_ = AppendEntry(entry, with_values_, out_);
+      status_ = AppendEntry(entry, with_values_, cursor_of_, out_);
     };
   }
   Status Close() {
@@ -77,6 +85,7 @@ class EntryWriter {
  private:
   std::string* out_;
   bool with_values_;
+  const Selector* cursor_of_;
   size_t count_ = 0;
   Status status_;
 };
@@ -96,7 +105,7 @@ Status List(Store* store, std::string_view body, Response* response) {
   ListRequest request;
   KV_RETURN_IF_ERROR(DecodeList(body, &request));
   response->body.append("{\"entries\":");
-  EntryWriter writer(&response->body, !request.keys_only);
+  EntryWriter writer(&response->body, !request.keys_only, &request.selector);
   std::optional<std::string> cursor;
   KV_RETURN_IF_ERROR(store->List(request, writer.visitor(), &cursor));
   KV_RETURN_IF_ERROR(writer.Close());

@@ -2,7 +2,7 @@
 // sending, the wire form of keys, error mapping and the un-awaited commit() guard.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, KvError } from '../../js/index.js';
+import { connect, KvError, KvU64 } from '../../js/index.js';
 
 const ENDPOINT = 'https://kv.test';
 const OPTIONS = { accessToken: 'token-1', region: 'eu-central-1', endpoint: ENDPOINT };
@@ -200,7 +200,11 @@ test('requests follow the HTTP API: routes, headers and bodies', async () => {
   await kv.atomic().check({ key: ['a'], version: null }).set(['a'], { n: 1 }).delete(['b']).commit();
   assert.equal(requests[0].url, `${ENDPOINT}/v1/atomic`);
   assert.equal(requests[0].init.method, 'POST');
-  assert.deepEqual(requests[0].init.headers, { authorization: 'Bearer token-1', 'content-type': 'application/json' });
+  assert.deepEqual(requests[0].init.headers, {
+    authorization: 'Bearer token-1',
+    'kv-region': 'eu-central-1',
+    'content-type': 'application/json',
+  });
   assert.deepEqual(requests[0].body, {
     checks: [{ key: ['a'], version: null }],
     mutations: [
@@ -278,4 +282,38 @@ test('commit() still works as an ordinary Promise', async () => {
   const failing = recordingKv(jsonResponse({ error: { code: 'too_many_checks', message: 'at most 100' } }, 400));
   const code = await failing.kv.atomic().commit().catch((error) => error.code);
   assert.equal(code, 'too_many_checks');
+});
+
+test('connect() refuses to run in a browser unless told it is safe', () => {
+  globalThis.window = {};
+  globalThis.document = {};
+  try {
+    assert.throws(() => connect(OPTIONS), /refuses to run in a browser[^]*dangerouslyAllowBrowser/);
+    assert.ok(connect({ ...OPTIONS, dangerouslyAllowBrowser: true }));
+  } finally {
+    delete globalThis.window;
+    delete globalThis.document;
+  }
+});
+
+test('set options, counters and selectors are validated before sending', async () => {
+  const kv = refusingKv();
+  await assert.rejects(kv.set(['a'], 1, { expireIn: 0 }), { name: 'TypeError', message: /expireIn must be a positive whole number/ });
+  await assert.rejects(kv.set(['a'], 1, { ttl: 5 }), { name: 'TypeError', message: /unknown option "ttl"/ });
+  assert.throws(() => kv.atomic().sum(['n'], -1), { name: 'TypeError', message: /mutations\[0\]\.value/ });
+  assert.throws(() => kv.atomic().max(['n'], 2 ** 53), TypeError);
+  assert.throws(() => new KvU64(2n ** 64n), RangeError);
+  assert.throws(() => kv.list({ prefix: 'users' }), { name: 'TypeError', message: /selector\.prefix must be an array/ });
+  assert.throws(() => kv.list({ prefix: [] }, { batchSize: 1001 }), { name: 'TypeError', message: /batchSize/ });
+  await assert.rejects(kv.count({ prefix: [], where: 1 }), { name: 'TypeError', message: /unknown field "where"/ });
+});
+
+test('counters and expiry travel in their wire form', async () => {
+  const { kv, requests } = recordingKv({ ok: true, version: VERSION });
+  await kv.atomic().sum(['n'], 2n ** 60n).min(['m'], new KvU64(5n)).set(['c'], new KvU64(7n), { expireIn: 1000 }).commit();
+  assert.deepEqual(requests[0].body.mutations, [
+    { type: 'sum', key: ['n'], value: '1152921504606846976' },
+    { type: 'min', key: ['m'], value: '5' },
+    { type: 'set', key: ['c'], value: '7', valueType: 'u64', expireIn: 1000 },
+  ]);
 });

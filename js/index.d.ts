@@ -56,6 +56,12 @@ export interface KvListIterator<T> extends AsyncIterable<KvEntry<T>> {
   readonly cursor: string;
 }
 
+/** One event of a watch: every watched key's entry, and the indexes of those that changed. */
+export interface KvWatchEvent<T> {
+  entries: KvEntryMaybe<T>[];
+  changed: number[];
+}
+
 /** A store's limits (`null`: unlimited) and its usage this UTC month. */
 export interface KvUsage {
   limits: { opsPerMonth: number | null; storageBytes: number | null };
@@ -87,8 +93,8 @@ export interface AtomicCheck {
 /** The part of `fetch` the client uses; `globalThis.fetch` fits. */
 export type KvFetch = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{ ok: boolean; status: number; text(): Promise<string>; body: AsyncIterable<Uint8Array> | null }>;
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -125,6 +131,8 @@ export interface Kv {
   count(selector: KvListSelector): Promise<number>;
   /** The store's limits and this month's usage. */
   usage(): Promise<KvUsage>;
+  /** Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop. Cancel the stream to stop. */
+  watch<T = unknown>(keys: readonly KvKey[], options?: { signal?: AbortSignal }): ReadableStream<KvWatchEvent<T>>;
   /** Starts an all-or-nothing commit of checks and mutations. */
   atomic(): AtomicOperation;
 }

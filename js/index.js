@@ -3,6 +3,9 @@
 
 const MAX_KEYS_PER_GET = 100;
 const MAX_LIST_BATCH = 1000;
+const MAX_KEYS_PER_WATCH = 10;
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_LAST_MS = 5000;
 const DEFAULT_BATCH_SIZE = 100;
 const MAX_U64 = 2n ** 64n - 1n;
 const VERSION_PATTERN = /^[0-9a-f]{20}$/;
@@ -119,6 +122,70 @@ class Kv {
     return this.#request('GET', 'usage');
   }
 
+  /**
+   * A stream of `{ entries, changed }` for 1 to 10 keys: first their current
+   * entries, then again whenever one of them changes (`changed` holds the
+   * indexes of the keys that did). Reconnects after a dropped connection;
+   * cancel the stream (or abort `signal`) to close it.
+   */
+  watch(keys, { signal } = {}) {
+    if (!Array.isArray(keys) || keys.length < 1 || keys.length > MAX_KEYS_PER_WATCH) {
+      throw new TypeError(`watch() takes an array of 1 to ${MAX_KEYS_PER_WATCH} keys, got ${Array.isArray(keys) ? keys.length : describe(keys)}`);
+    }
+    const wireKeys = keys.map((key, index) => encodeKey(key, `keys[${index}]`));
+    const abort = new AbortController();
+    signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    const events = this.#watchEvents(wireKeys, abort.signal);
+    return new ReadableStream({
+      async pull(controller) {
+        try {
+          const { value, done } = await events.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        abort.abort();
+        await events.return();
+      },
+    });
+  }
+
+  async *#watchEvents(wireKeys, signal) {
+    const url = `${this.#endpoint}/v1/watch`;
+    const fetch = this.#fetch;
+    let versions = null; // of the last event yielded
+    let delay = RECONNECT_FIRST_MS;
+    while (!signal.aborted) {
+      try {
+        const response = await fetch(url, this.#requestInit('POST', { keys: wireKeys }, signal));
+        if (!response.ok) {
+          const text = await response.text();
+          throw errorOf('POST', url, response.status, parseJson(text), text);
+        }
+        for await (const event of serverSentEvents(response.body)) {
+          if (event.type === 'error') throw errorOf('POST', url, 200, parseJson(event.data), event.data);
+          const { entries, changed } = JSON.parse(event.data);
+          // After a reconnect the first event holds every key: keep only what changed meanwhile.
+          const news = versions === null ? changed : entries.flatMap((entry, i) => (entry.version !== versions[i] ? [i] : []));
+          versions = entries.map((entry) => entry.version);
+          delay = RECONNECT_FIRST_MS;
+          if (news.length > 0) yield { entries: entries.map(decodeEntry), changed: news };
+        }
+      } catch (error) {
+        if (error instanceof KvError || signal.aborted) {
+          if (signal.aborted) return;
+          throw error;
+        }
+        // A dropped connection: try again, waiting longer each time.
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, RECONNECT_LAST_MS);
+    }
+  }
+
   async delete(key) {
     const { deleted } = await this.#post('delete', { key: encodeKey(key, 'key') });
     return deleted;
@@ -137,9 +204,8 @@ class Kv {
     return this.#request('POST', route, body);
   }
 
-  async #request(method, route, body) {
-    const url = `${this.#endpoint}/v1/${route}`;
-    const request = {
+  #requestInit(method, body, signal) {
+    return {
       method,
       headers: {
         authorization: `Bearer ${this.#accessToken}`,
@@ -148,7 +214,13 @@ class Kv {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
+      ...(signal ? { signal } : {}),
     };
+  }
+
+  async #request(method, route, body) {
+    const url = `${this.#endpoint}/v1/${route}`;
+    const request = this.#requestInit(method, body);
     // Called detached: Workers' fetch throws "Illegal invocation" when called as a method of another object.
     const fetch = this.#fetch;
     let response;
@@ -161,14 +233,39 @@ class Kv {
     }
     const answer = parseJson(text);
     if (response.ok && answer !== undefined) return answer;
-    const error = answer?.error;
-    if (typeof error?.code === 'string') throw new KvError(error.code, response.status, error.message);
-    // Not the API speaking (a proxy, a wrong endpoint): keep the start of the body to help find out who did.
-    throw new KvError(
-      `http_${response.status}`,
-      response.status,
-      `${method} ${url} answered HTTP ${response.status} without the store's JSON: ${text.slice(0, 200)}`,
-    );
+    throw errorOf(method, url, response.status, answer, text);
+  }
+}
+
+// The KvError of an answer that is not a success.
+function errorOf(method, url, status, answer, text) {
+  const error = answer?.error;
+  if (typeof error?.code === 'string') return new KvError(error.code, status, error.message);
+  // Not the API speaking (a proxy, a wrong endpoint): keep the start of the body to help find out who did.
+  return new KvError(
+    `http_${status}`,
+    status,
+    `${method} ${url} answered HTTP ${status} without the store's JSON: ${text.slice(0, 200)}`,
+  );
+}
+
+// Parses a text/event-stream body into { type, data } events.
+async function* serverSentEvents(body) {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = { type: 'message', data: '' };
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event.type = line.slice(7);
+        else if (line.startsWith('data: ')) event.data += line.slice(6);
+      }
+      yield event;
+    }
   }
 }
 

@@ -7,9 +7,14 @@ import coreModule from '../build/wasm/kv_core.wasm';
 import { CoreError, createCore } from './core.js';
 
 const NOTHING = new Uint8Array(0);
+const WRITES = new Set(['set', 'delete', 'atomic']);
+const encoder = new TextEncoder();
 let core; // one instance per isolate, shared by its objects (calls are synchronous)
 
 export class KvStore extends DurableObject {
+  // Open watches: { credential, body, versions, writer }.
+  #watches = new Set();
+
   constructor(ctx, env) {
     super(ctx, env);
     core ??= createCore(coreModule);
@@ -24,8 +29,27 @@ export class KvStore extends DurableObject {
    */
   async handle(operation, credential, body) {
     const { status, body: json, quota, wakeAt } = this.#run(operation, credential, body);
+    if (status === 200 && WRITES.has(operation)) this.#updateWatches();
     if (wakeAt !== null) await this.#wakeAt(wakeAt);
     return { status, body: json, quota };
+  }
+
+  /**
+   * RPC from the Worker: opens a watch of 1 to 10 keys. Returns the error
+   * `{ status, body, quota }`, or `{ status: 200, stream, quota }`: server-sent
+   * events, first the current entries, then one event after each commit that
+   * changed any of them (docs/http-api.md).
+   */
+  async watch(credential, body) {
+    const opened = this.#run('watch', credential, body);
+    if (opened.status !== 200) return opened;
+    const { readable, writable } = new TransformStream();
+    const watch = { credential, body, versions: [], writer: writable.getWriter() };
+    this.#watches.add(watch);
+    // A client that goes away makes writes fail: forget the watch then.
+    watch.writer.closed.catch(() => this.#watches.delete(watch));
+    this.#deliver(watch, opened);
+    return { status: 200, stream: readable, quota: opened.quota };
   }
 
   /** RPC from the Worker: deletes the store's data, token hash included. */
@@ -37,7 +61,28 @@ export class KvStore extends DurableObject {
 
   async alarm() {
     const { wakeAt } = this.#run('purge', NOTHING, NOTHING);
+    this.#updateWatches(); // an expired entry is a change too
     if (wakeAt !== null) await this.#wakeAt(wakeAt);
+  }
+
+  #updateWatches() {
+    for (const watch of this.#watches) this.#deliver(watch, this.#run('peek', watch.credential, watch.body));
+  }
+
+  // Sends `result` (of "watch" or "peek") to `watch` as an event naming the
+  // keys whose versions changed; an error ends the watch.
+  #deliver(watch, result) {
+    if (result.status !== 200) {
+      watch.writer.write(encoder.encode(`event: error\ndata: ${result.body}\n\n`)).catch(() => {});
+      watch.writer.close().catch(() => {});
+      this.#watches.delete(watch);
+      return;
+    }
+    const { entries } = JSON.parse(result.body);
+    const changed = entries.flatMap((entry, index) => (entry.version !== watch.versions[index] ? [index] : []));
+    if (watch.versions.length > 0 && changed.length === 0) return;
+    watch.versions = entries.map((entry) => entry.version);
+    watch.writer.write(encoder.encode(`data: ${JSON.stringify({ entries, changed })}\n\n`)).catch(() => {});
   }
 
   #run(operation, credential, body) {

@@ -15,6 +15,7 @@ const STORE_ROUTES = {
   '/v1/list': ['POST', 'list'],
   '/v1/count': ['POST', 'count'],
   '/v1/usage': ['GET', 'usage'],
+  '/v1/watch': ['POST', 'watch'],
 };
 // Access tokens are what crypto.randomUUID() makes.
 const TOKEN_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -84,12 +85,19 @@ async function storeRequest(request, env, operation) {
       `this store is in region ${store.region}, not ${region}: connect with region "${store.region}"`);
   }
   const body = request.method === 'POST' ? await request.arrayBuffer() : NOTHING;
-  const result = await storeObject(env, store).handle(operation, credential, body);
+  const object = storeObject(env, store);
+  const result = operation === 'watch'
+    ? await object.watch(credential, body)
+    : await object.handle(operation, credential, body);
   if (result.status === 401) {
     storesByToken.delete(hex(credential));
     return refuseAuth(request, env, new Response(result.body, { status: 401, headers: JSON_HEADERS }));
   }
-  return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...rateLimitHeaders(result.quota) } });
+  const quota = rateLimitHeaders(result.quota);
+  if (result.stream) {
+    return new Response(result.stream, { headers: { ...SSE_HEADERS, ...quota } });
+  }
+  return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...quota } });
 }
 
 // RateLimit-* headers (IETF draft) for the monthly operations quota.
@@ -315,6 +323,7 @@ function allowOnly(request, methods) {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' };
 
 function json(value) {
   return encoder.encode(JSON.stringify(value));

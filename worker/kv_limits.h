@@ -24,6 +24,8 @@ constexpr size_t kMaxBigIntBytes = 255;
 constexpr size_t kMaxValueBytes = 16 * 1024;
 // Keys read by one get.
 constexpr size_t kMaxKeysPerGet = 100;
+// Keys of one watch.
+constexpr size_t kMaxKeysPerWatch = 10;
 // Checks in one atomic commit.
 constexpr size_t kMaxChecksPerCommit = 100;
 // Mutations in one atomic commit.

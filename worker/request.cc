@@ -412,7 +412,8 @@ bool ParseCursor(std::string_view cursor, const Selector& selector,
 }
 }  // namespace
 
-Status DecodeGet(std::string_view body, ReadRequest* request) {
+Status DecodeKeys(std::string_view body, size_t limit, std::string_view verb,
+                  ReadRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
   KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"keys"}, &body_json));
@@ -421,11 +422,11 @@ Status DecodeGet(std::string_view body, ReadRequest* request) {
   KV_RETURN_IF_ERROR(Require(object, "keys", kTopLevel, &keys_json));
   const json::array* keys;
   KV_RETURN_IF_ERROR(
-      BoundedArray(object, "keys", kMaxKeysPerGet, Code::kTooManyKeys, &keys));
+      BoundedArray(object, "keys", limit, Code::kTooManyKeys, &keys));
   if (keys->empty()) {
     return Status::Error(Code::kTooManyKeys,
-                         "keys is empty; a get reads 1 to " +
-                             std::to_string(kMaxKeysPerGet) + " keys");
+                         "keys is empty; a " + Str(verb) + " takes 1 to " +
+                             std::to_string(limit) + " keys");
   }
   request->keys.resize(keys->size());
   for (size_t i = 0; i < keys->size(); ++i) {
@@ -433,6 +434,14 @@ Status DecodeGet(std::string_view body, ReadRequest* request) {
         EncodeKey((*keys)[i], Indexed("keys", i), &request->keys[i]));
   }
   return Status::OK();
+}
+
+Status DecodeGet(std::string_view body, ReadRequest* request) {
+  return DecodeKeys(body, kMaxKeysPerGet, "get", request);
+}
+
+Status DecodeWatch(std::string_view body, ReadRequest* request) {
+  return DecodeKeys(body, kMaxKeysPerWatch, "watch", request);
 }
 
 Status DecodeSet(std::string_view body, CommitRequest* request) {

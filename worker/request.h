@@ -73,6 +73,7 @@ struct SettingsRequest {
 
 // Each decoder parses `body` (JSON text) for one route.
 Status DecodeGet(std::string_view body, ReadRequest* request);
+Status DecodeWatch(std::string_view body, ReadRequest* request);
 Status DecodeSet(std::string_view body, CommitRequest* request);
 Status DecodeDelete(std::string_view body, CommitRequest* request);
 Status DecodeAtomic(std::string_view body, CommitRequest* request);

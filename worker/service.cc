@@ -90,12 +90,15 @@ class EntryWriter {
   Status status_;
 };
 
-Status Get(Store* store, std::string_view body, Response* response) {
+using ReadDecoder = Status (*)(std::string_view, ReadRequest*);
+
+Status Read(Store* store, ReadDecoder decode, bool charge,
+            std::string_view body, Response* response) {
   ReadRequest request;
-  KV_RETURN_IF_ERROR(DecodeGet(body, &request));
+  KV_RETURN_IF_ERROR(decode(body, &request));
   response->body.append("{\"entries\":");
   EntryWriter writer(&response->body, true);
-  KV_RETURN_IF_ERROR(store->Read(request, writer.visitor()));
+  KV_RETURN_IF_ERROR(store->Read(request, writer.visitor(), charge));
   KV_RETURN_IF_ERROR(writer.Close());
   response->body.push_back('}');
   return Status::OK();
@@ -204,7 +207,20 @@ struct Operation {
 };
 
 constexpr Operation kOperations[] = {
-    {"get", true, Get},
+    {"get", true,
+     [](Store* s, std::string_view b, Response* r) {
+       return Read(s, DecodeGet, true, b, r);
+     }},
+    // A watch opens with "watch" and re-reads its keys with "peek" after
+    // each commit: only opening costs operations.
+    {"watch", true,
+     [](Store* s, std::string_view b, Response* r) {
+       return Read(s, DecodeWatch, true, b, r);
+     }},
+    {"peek", true,
+     [](Store* s, std::string_view b, Response* r) {
+       return Read(s, DecodeWatch, false, b, r);
+     }},
     {"set", true,
      [](Store* s, std::string_view b, Response* r) {
        return Commit(s, DecodeSet, false, b, r);

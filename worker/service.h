@@ -19,9 +19,10 @@ namespace kv {
 
 struct Request {
   // Store operations, authenticated by `credential`: "get", "set",
-  // "delete", "atomic", "list", "count", "usage". Operations of the Worker
-  // itself, never routed from outside: "create", "configure", "stats",
-  // "purge".
+  // "delete", "atomic", "list", "count", "usage", "watch", and "peek" (the
+  // store object re-reading a watch's keys, uncharged). Operations of the
+  // Worker itself, never routed from outside: "create", "configure",
+  // "stats", "purge".
   std::string_view operation;
   std::string_view credential;  // SHA-256 of the caller's access token
   std::string_view body;        // JSON

@@ -203,8 +203,9 @@ Status Store::Charge(uint64_t operations) {
   return Status::OK();
 }
 
-Status Store::Read(const ReadRequest& request, const EntryVisitor& visit) {
-  KV_RETURN_IF_ERROR(Charge(request.keys.size()));
+Status Store::Read(const ReadRequest& request, const EntryVisitor& visit,
+                   bool charge) {
+  if (charge) KV_RETURN_IF_ERROR(Charge(request.keys.size()));
   Rows rows;
   for (const std::string& key : request.keys) {
     KV_RETURN_IF_ERROR(storage_->Execute(

@@ -98,8 +98,10 @@ class Store {
   Status ApplySettings(const SettingsRequest& settings, bool create);
 
   // Reads each key of `request` and passes its entry to `visit`, in order.
-  // Costs one operation per key.
-  Status Read(const ReadRequest& request, const EntryVisitor& visit);
+  // Costs one operation per key when `charge` (a watch re-reading its keys
+  // after a commit does not).
+  Status Read(const ReadRequest& request, const EntryVisitor& visit,
+              bool charge = true);
 
   // Lists live entries in key order (descending when reversed), passing each
   // to `visit`. Sets *cursor when the limit was reached, so more may follow.

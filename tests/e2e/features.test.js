@@ -157,3 +157,54 @@ describe('expiry', () => {
     await assert.rejects(kv.set(['bad'], 1, { expireIn: -1 }), TypeError);
   });
 });
+
+describe('watch', () => {
+  test('yields the current entries, then a change made by another client', async () => {
+    const { kv: watcher, store } = await connectNewStore(emulator);
+    const { connect } = await import('@own3d/kv');
+    const other = connect({ accessToken: store.accessToken, region: store.region, endpoint: emulator.url });
+    await watcher.set(['w', 'a'], 1);
+    const reader = watcher.watch([['w', 'a'], ['w', 'b']]).getReader();
+    const first = await reader.read();
+    assert.deepEqual(first.value.entries.map((entry) => entry.value), [1, null]);
+    assert.deepEqual(first.value.changed, [0, 1]);
+    await other.set(['w', 'unwatched'], 0); // changes nothing watched: no event
+    await other.set(['w', 'b'], 2);
+    const second = await reader.read();
+    assert.deepEqual(second.value.changed, [1]);
+    assert.deepEqual(second.value.entries.map((entry) => entry.value), [1, 2]);
+    await other.delete(['w', 'a']);
+    assert.deepEqual((await reader.read()).value.changed, [0]);
+    await reader.cancel();
+  });
+
+  test('more than 10 keys are refused', () => {
+    assert.throws(() => kv.watch(Array.from({ length: 11 }, (_, i) => [i])), TypeError);
+  });
+
+  test('reconnects after the connection drops and reports what changed meanwhile', async () => {
+    const { startFreshEmulator, createStore } = await import('../helpers.js');
+    const { connect } = await import('@own3d/kv');
+    const first = await startFreshEmulator();
+    const port = new URL(first.url).port;
+    let second;
+    try {
+      const store = await createStore(first);
+      const open = () => connect({ accessToken: store.accessToken, region: store.region, endpoint: first.url });
+      const reader = open().watch([['r']]).getReader();
+      assert.deepEqual((await reader.read()).value.changed, [0]);
+      const next = reader.read(); // pending while the emulator restarts
+      await first.stop();
+      second = await startFreshEmulator({ stateDir: first.stateDir, adminToken: first.adminToken, port: Number(port) });
+      await open().set(['r'], 'after the drop');
+      const event = await next;
+      assert.deepEqual(event.value.changed, [0]);
+      assert.equal(event.value.entries[0].value, 'after the drop');
+      await reader.cancel();
+    } finally {
+      await second?.stop();
+      await first.stop();
+      first.remove();
+    }
+  });
+});

@@ -56,6 +56,14 @@ export interface KvListIterator<T> extends AsyncIterable<KvEntry<T>> {
   readonly cursor: string;
 }
 
+/** How far an import has come. */
+export interface KvImportProgress {
+  imported: number;
+  /** Entries that had expired already. */
+  skipped: number;
+  batches: number;
+}
+
 /** One event of a watch: every watched key's entry, and the indexes of those that changed. */
 export interface KvWatchEvent<T> {
   entries: KvEntryMaybe<T>[];
@@ -131,6 +139,13 @@ export interface Kv {
   count(selector: KvListSelector): Promise<number>;
   /** The store's limits and this month's usage. */
   usage(): Promise<KvUsage>;
+  /** The entries of a selector (default: all) as newline-delimited JSON lines. */
+  export(selector?: KvListSelector): AsyncIterable<string>;
+  /** Writes exported lines in atomic batches; keeps expiry, skips expired entries. */
+  import(
+    source: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+    options?: { batchSize?: number; onProgress?: (progress: KvImportProgress) => void },
+  ): Promise<KvImportProgress>;
   /** Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop. Cancel the stream to stop. */
   watch<T = unknown>(keys: readonly KvKey[], options?: { signal?: AbortSignal }): ReadableStream<KvWatchEvent<T>>;
   /** Starts an all-or-nothing commit of checks and mutations. */

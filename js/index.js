@@ -4,6 +4,10 @@
 const MAX_KEYS_PER_GET = 100;
 const MAX_LIST_BATCH = 1000;
 const MAX_KEYS_PER_WATCH = 10;
+const MAX_MUTATIONS = 1000;
+const IMPORT_BATCH_SIZE = 500;
+// Under the 800 KiB a commit may carry, leaving room for the keys' encoding.
+const IMPORT_BATCH_BYTES = 512 * 1024;
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_LAST_MS = 5000;
 const DEFAULT_BATCH_SIZE = 100;
@@ -120,6 +124,64 @@ class Kv {
   /** The store's limits and this month's usage. */
   async usage() {
     return this.#request('GET', 'usage');
+  }
+
+  /**
+   * The entries of a selector (default: the whole store) as newline-delimited
+   * JSON, one line per entry: `{"key", "value", "valueType"?, "version",
+   * "expiresAt"?}` with the key in its wire form (docs/http-api.md).
+   */
+  async *export(selector = { prefix: [] }) {
+    for await (const entry of this.list(selector, { batchSize: MAX_LIST_BATCH })) {
+      const line = { key: encodeKey(entry.key, 'key'), ...encodeValue(entry.value, 'value'), version: entry.version };
+      if (entry.expiresAt !== undefined) line.expiresAt = entry.expiresAt;
+      yield `${JSON.stringify(line)}\n`;
+    }
+  }
+
+  /**
+   * Writes the entries of an export (an iterable or async iterable of lines
+   * or text chunks, e.g. a file stream) in batches that each commit
+   * atomically. Entries keep their expiry; those already expired are
+   * skipped. Versions are this store's own. Calls `onProgress({ imported,
+   * skipped, batches })` after each batch and resolves to the same counts.
+   */
+  async import(source, { batchSize = IMPORT_BATCH_SIZE, onProgress } = {}) {
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= MAX_MUTATIONS)) {
+      throw new TypeError(`import() batchSize must be a whole number from 1 to ${MAX_MUTATIONS}, got ${describe(batchSize)}`);
+    }
+    const progress = { imported: 0, skipped: 0, batches: 0 };
+    let batch = this.atomic();
+    let size = 0;
+    let bytes = 0;
+    const flush = async () => {
+      if (size === 0) return;
+      await batch.commit();
+      progress.imported += size;
+      progress.batches++;
+      onProgress?.({ ...progress });
+      batch = this.atomic();
+      size = 0;
+      bytes = 0;
+    };
+    let lineNumber = 0;
+    for await (const line of lines(source)) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      const { key, value, expireIn } = parseExportLine(line, lineNumber);
+      if (expireIn !== undefined && expireIn <= 0) {
+        progress.skipped++;
+        continue;
+      }
+      // The line bounds the entry's stored key and value bytes.
+      const entryBytes = byteLength(line);
+      if (size === batchSize || bytes + entryBytes > IMPORT_BATCH_BYTES) await flush();
+      batch.set(key, value, expireIn === undefined ? undefined : { expireIn });
+      size++;
+      bytes += entryBytes;
+    }
+    await flush();
+    return progress;
   }
 
   /**
@@ -247,6 +309,39 @@ function errorOf(method, url, status, answer, text) {
     status,
     `${method} ${url} answered HTTP ${status} without the store's JSON: ${text.slice(0, 200)}`,
   );
+}
+
+// Splits text chunks (or ready-made lines) into lines.
+async function* lines(source) {
+  let rest = '';
+  for await (const chunk of source) {
+    const text = rest + (typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
+    const parts = text.split('\n');
+    rest = parts.pop();
+    yield* parts;
+  }
+  if (rest !== '') yield rest;
+}
+
+function parseExportLine(line, lineNumber) {
+  const where = `import line ${lineNumber}`;
+  const wire = parseJson(line);
+  if (typeof wire !== 'object' || wire === null || !Array.isArray(wire.key) || !('value' in wire)) {
+    throw new TypeError(`${where} is not an exported entry {"key": [...], "value": ...}: ${line.slice(0, 100)}`);
+  }
+  let key;
+  try {
+    key = wire.key.map(decodeKeyPart);
+  } catch {
+    throw new TypeError(`${where} has a malformed key: ${JSON.stringify(wire.key).slice(0, 100)}`);
+  }
+  const value = wire.valueType === 'u64' ? new KvU64(BigInt(wire.value)) : wire.value;
+  const expireIn = wire.expiresAt === undefined ? undefined : Math.ceil(wire.expiresAt - Date.now());
+  return { key, value, expireIn };
+}
+
+function byteLength(text) {
+  return new TextEncoder().encode(text).length;
 }
 
 // Parses a text/event-stream body into { type, data } events.

@@ -63,18 +63,18 @@ export async function call(url, path, { method = 'POST', token, body, headers = 
 }
 
 /** Creates a store through the admin API; returns its { id, accessToken, region, limits }. */
-export async function createStore(emulator, region = 'eu-central-1') {
+export async function createStore(emulator, region = 'eu-central-1', limits = undefined) {
   const { status, body } = await call(emulator.url, '/v1/admin/stores', {
     token: emulator.adminToken,
-    body: { region },
+    body: { region, limits },
   });
   if (status !== 201) throw new Error(`creating a store failed: ${status} ${JSON.stringify(body)}`);
   return body;
 }
 
-/** A client connected to a new store. */
-export async function connectNewStore(emulator) {
-  const store = await createStore(emulator);
+/** A client connected to a new store (with `limits`, else the free tier's). */
+export async function connectNewStore(emulator, limits = undefined) {
+  const store = await createStore(emulator, 'eu-central-1', limits);
   const kv = connect({ accessToken: store.accessToken, region: store.region, endpoint: emulator.url });
   return { kv, store };
 }

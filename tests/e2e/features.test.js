@@ -208,3 +208,42 @@ describe('watch', () => {
     }
   });
 });
+
+test('export, import into a new store and export again give the same 10,000 entries', async () => {
+  const unlimited = { opsPerMonth: null, storageBytes: null };
+  const { kv: source } = await connectNewStore(emulator, unlimited);
+  const inAnHour = Date.now() + 3_600_000;
+  for (let batch = 0; batch < 10; batch++) {
+    const atomic = source.atomic();
+    for (let i = batch * 1000; i < (batch + 1) * 1000; i++) {
+      const key = ['export', i % 3 === 0 ? BigInt(i) : i % 3 === 1 ? `s${i}` : new Uint8Array([i >> 8, i & 255])];
+      if (i % 1000 === 0) atomic.set(key, new KvU64(BigInt(i) + 2n ** 60n));
+      else if (i % 1000 === 1) atomic.set(key, { i }, { expireIn: inAnHour - Date.now() });
+      else atomic.set(key, { i, text: 'é'.repeat(i % 50) });
+    }
+    await source.atomic().commit(); // versions differ from the copy's anyway
+    await atomic.commit();
+  }
+  const exported = [];
+  for await (const line of source.export()) exported.push(line);
+  assert.equal(exported.length, 10_000);
+
+  const { kv: copy } = await connectNewStore(emulator, unlimited);
+  const progress = [];
+  const result = await copy.import(exported, { batchSize: 1000, onProgress: (p) => progress.push(p) });
+  assert.deepEqual(result, { imported: 10_000, skipped: 0, batches: 10 });
+  assert.equal(progress.length, 10);
+  assert.equal(progress.at(-1).imported, 10_000);
+
+  const again = [];
+  for await (const line of copy.export()) again.push(line);
+  // Versions are each store's own; expiry is kept to within the import's delay.
+  const comparable = (line) => {
+    const { version, expiresAt, ...entry } = JSON.parse(line);
+    assert.match(version, /^[0-9a-f]{20}$/);
+    return { ...entry, expires: expiresAt === undefined ? null : Math.round(expiresAt / 60_000) };
+  };
+  assert.deepEqual(again.map(comparable), exported.map(comparable));
+  assert.equal(again.filter((line) => line.includes('"valueType":"u64"')).length, 10);
+  assert.equal(again.filter((line) => line.includes('"expiresAt"')).length, 10);
+});

@@ -1,13 +1,13 @@
 #include "request.h"
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <initializer_list>
 
 #include "base64.h"
 #include "counter.h"
+#include "json_parse.h"
 #include "key_codec.h"
 #include "kv_limits.h"
 
@@ -66,11 +66,8 @@ Status ParseBody(std::string_view body, json::monotonic_resource* resource,
                              std::to_string(kMaxRequestBytes) +
                              " bytes (2 MiB)");
   }
-  json::parse_options options;
-  options.max_depth = kMaxJsonDepth;
   json::error_code error;
-  *body_json = json::parse(json::string_view(body.data(), body.size()), error,
-                           resource, options);
+  *body_json = ParseJson(body, kMaxJsonDepth, resource, error);
   if (error == json::error::too_deep) {
     return Status::Error(Code::kNestingTooDeep,
                          "the request body nests arrays and objects deeper "

@@ -93,7 +93,9 @@ json::value ParseJson(std::string_view text, int max_depth,
                       json::storage_ptr storage, json::error_code& error) {
   json::parse_options options;
   options.max_depth = max_depth;
-  json::basic_parser<PreciseHandler> parser(options, std::move(storage));
+  json::basic_parser<PreciseHandler> parser(options);
+  // The stack's own scratch memory is the heap; the value's is `storage`.
+  parser.handler().stack.reset(std::move(storage));
   const std::size_t used =
       parser.write_some(false, text.data(), text.size(), error);
   if (!error && used < text.size()) error = json::error::extra_data;

@@ -18,13 +18,9 @@ struct PreciseHandler {
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
 
-  explicit PreciseHandler(json::storage_ptr storage)
-      : stack(std::move(storage)) {}
+  PreciseHandler() : stack(json::storage_ptr()) {}
 
-  bool on_document_begin(json::error_code&) {
-    stack.reset();
-    return true;
-  }
+  bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
   bool on_object_begin(json::error_code&) { return true; }
   bool on_object_end(std::size_t n, json::error_code&) {

@@ -40,7 +40,7 @@ export function createCore(wasmModule) {
     wasi_snapshot_preview1: wasiImports,
   });
   instance.exports._initialize();
-  const { kv_alloc, kv_free, kv_handle, kv_migrate } = instance.exports;
+  const { kv_alloc, kv_free, kv_handle, kv_migrate, kv_max_request_bytes } = instance.exports;
   sqlImport.setStatements(readStatements(instance.exports, memory));
 
   // Runs `body(sql)` with `sql` as the storage of host calls, and turns a
@@ -56,6 +56,9 @@ export function createCore(wasmModule) {
   }
 
   return {
+    /** The largest request body the core accepts. */
+    maxRequestBytes: kv_max_request_bytes(),
+
     /** Creates the schema on `sql` (a ctx.storage.sql) if it is missing. */
     migrate(sql) {
       withStorage(sql, () => {

@@ -11,13 +11,19 @@ const WRITES = new Set(['set', 'delete', 'atomic']);
 const encoder = new TextEncoder();
 let core; // one instance per isolate, shared by its objects (calls are synchronous)
 
+/** The isolate's core instance, made on first use. */
+export function sharedCore() {
+  core ??= createCore(coreModule);
+  return core;
+}
+
 export class KvStore extends DurableObject {
   // Open watches: { credential, body, versions, writer }.
   #watches = new Set();
 
   constructor(ctx, env) {
     super(ctx, env);
-    core ??= createCore(coreModule);
+    sharedCore();
     ctx.storage.transactionSync(() => core.migrate(ctx.storage.sql));
   }
 

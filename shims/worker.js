@@ -3,6 +3,7 @@
 // the wasm core (via KvStore) owns that. Routes: docs/http-api.md.
 
 import { REGIONS } from './regions.js';
+import { sharedCore } from './store_object.js';
 
 export { KvStore } from './store_object.js';
 
@@ -25,6 +26,8 @@ const NOTHING = new Uint8Array(0);
 const CACHED_TOKENS = 10_000;
 const STORES_PER_PAGE = 50;
 const encoder = new TextEncoder();
+// Keeps a byte order mark, which JSON does not allow (as the core refuses it).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // Token hash -> { id, region } of its store. A cache only: the store's own
 // object re-checks the hash on every request, so a rotated or deleted token
@@ -84,7 +87,8 @@ async function storeRequest(request, env, operation) {
     return errorResponse(400, 'region_mismatch',
       `this store is in region ${store.region}, not ${region}: connect with region "${store.region}"`);
   }
-  const body = request.method === 'POST' ? await request.arrayBuffer() : NOTHING;
+  const body = request.method === 'POST' ? await readBody(request) : NOTHING;
+  if (body instanceof Response) return body;
   const object = storeObject(env, store);
   const result = operation === 'watch'
     ? await object.watch(credential, body)
@@ -151,9 +155,9 @@ async function admin(request, env, handler) {
 async function createStore(request, env) {
   const body = await readJsonObject(request, ['region', 'limits']);
   if (body instanceof Response) return body;
-  if (!Object.hasOwn(REGIONS, body.region)) {
+  if (typeof body.region !== 'string' || !Object.hasOwn(REGIONS, body.region)) {
     return errorResponse(400, 'invalid_region',
-      `region must be one of ${Object.keys(REGIONS).join(', ')}; got ${JSON.stringify(body.region ?? null)}`);
+      `region must be one of ${Object.keys(REGIONS).join(', ')}; got ${describeRegion(body.region)}`);
   }
   const id = crypto.randomUUID();
   const accessToken = crypto.randomUUID();
@@ -240,6 +244,12 @@ async function describe(env, id, record) {
   return { id, region: record.region, createdAt: record.createdAt, ...stats };
 }
 
+// A short, safe rendering of a wrong region for an error message.
+function describeRegion(region) {
+  if (typeof region === 'string') return JSON.stringify(region.slice(0, 40));
+  return region === undefined ? 'none' : `a ${Array.isArray(region) ? 'array' : typeof region}`;
+}
+
 function storeNotFound(id) {
   return errorResponse(404, 'store_not_found', `there is no store ${id}`);
 }
@@ -296,15 +306,40 @@ function refuseNonJson(request) {
     `send the body as JSON with "Content-Type: application/json"; got ${type ? `"${type}"` : 'no Content-Type'}`);
 }
 
+// The body's bytes, read no further than the core's limit, or a 413
+// Response: a client cannot make the Worker buffer an unbounded body.
+async function readBody(request) {
+  const limit = sharedCore().maxRequestBytes;
+  const tooLarge = () => errorResponse(413, 'request_too_large',
+    `the request body is more than ${limit} bytes; the limit is ${limit} bytes (2 MiB)`);
+  if (Number(request.headers.get('content-length') ?? 0) > limit) return tooLarge();
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of request.body ?? []) {
+    size += chunk.byteLength;
+    if (size > limit) return tooLarge();
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
 // The body as a JSON object with no fields but `fields`, or an error Response.
 async function readJsonObject(request, fields) {
   const refused = refuseNonJson(request);
   if (refused) return refused;
+  const bytes = await readBody(request);
+  if (bytes instanceof Response) return bytes;
   let body;
   try {
-    body = JSON.parse(await request.text());
+    body = JSON.parse(strictUtf8.decode(bytes));
   } catch (error) {
-    return errorResponse(400, 'invalid_json', `the request body is not valid JSON: ${error.message}`);
+    return errorResponse(400, 'invalid_json', `the request body is not valid UTF-8 JSON: ${error.message}`);
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return errorResponse(400, 'invalid_request', 'the request body must be a JSON object');

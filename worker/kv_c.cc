@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdlib>
 
+#include "kv_limits.h"
 #include "service.h"
 #include "storage.h"
 #include "store.h"
@@ -66,6 +67,10 @@ const char* kv_statement_sql(int32_t statement, uint32_t* size) {
       kv::StatementSql(static_cast<kv::Statement>(statement));
   *size = static_cast<uint32_t>(sql.size());
   return sql.data();
+}
+
+uint32_t kv_max_request_bytes(void) {
+  return static_cast<uint32_t>(kv::kMaxRequestBytes);
 }
 
 int32_t kv_migrate(void) {

@@ -43,6 +43,10 @@ KV_EXPORT(kv_statement_count) int32_t kv_statement_count(void);
 KV_EXPORT(kv_statement_sql)
 const char* kv_statement_sql(int32_t statement, uint32_t* size);
 
+/* The largest request body the core accepts (worker/kv_limits.h), so that
+ * the Worker can refuse a larger one before buffering it. */
+KV_EXPORT(kv_max_request_bytes) uint32_t kv_max_request_bytes(void);
+
 /* Creates the store's schema if needed. Returns KV_OK or KV_STORAGE_ERROR. */
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
 

@@ -5,14 +5,13 @@
 import { sqlHostImport } from './sql_storage.js';
 
 const KV_OK = 0;
-const ROLLBACK_STATUS = 500; // kv_handle: a status of 500 or more means roll back
-const RESPONSE_BYTES = 40; // sizeof(kv_response), worker/kv_c.h
+const RESPONSE_BYTES = 48; // sizeof(kv_response), worker/kv_c.h
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Thrown when the core reports a failure; the caller's transaction must roll back. */
 export class CoreError extends Error {
-  constructor(message, { status = ROLLBACK_STATUS, body = null, cause } = {}) {
+  constructor(message, { status = 500, body = null, cause } = {}) {
     super(message, { cause });
     this.name = 'CoreError';
     this.status = status;
@@ -90,11 +89,12 @@ export function createCore(wasmModule) {
         bytes.set(credential, at.credential);
         bytes.set(body, at.body);
         return withStorage(sql, () => {
-          const status = kv_handle(at.op, op.length, at.credential, credential.length,
+          const outcome = kv_handle(at.op, op.length, at.credential, credential.length,
             at.body, body.length, nowMs, at.response);
-          const result = readResponse(memory(), at.response, status);
-          if (status >= ROLLBACK_STATUS) {
-            throw new CoreError(`the core failed with status ${status}`, { status, body: result.body, cause: storage.error });
+          const result = readResponse(memory(), at.response);
+          if (outcome !== KV_OK) {
+            throw new CoreError(`the core failed with status ${result.status}`,
+              { status: result.status, body: result.body, cause: storage.error });
           }
           return result;
         });
@@ -106,17 +106,17 @@ export function createCore(wasmModule) {
 }
 
 // Reads a kv_response (layout in worker/kv_c.h).
-function readResponse(buffer, pointer, status) {
+function readResponse(buffer, pointer) {
   const view = new DataView(buffer, pointer, RESPONSE_BYTES);
-  const limit = view.getFloat64(8, true);
-  const wakeAt = view.getFloat64(32, true);
+  const limit = view.getFloat64(16, true);
+  const wakeAt = view.getFloat64(40, true);
   return {
-    status,
+    status: view.getInt32(8, true),
     body: decoder.decode(new Uint8Array(buffer, view.getUint32(0, true), view.getUint32(4, true))),
     quota: limit < 0 ? null : {
       limit,
-      remaining: view.getFloat64(16, true),
-      resetsAt: view.getFloat64(24, true),
+      remaining: view.getFloat64(24, true),
+      resetsAt: view.getFloat64(32, true),
     },
     wakeAt: wakeAt < 0 ? null : wakeAt,
   };

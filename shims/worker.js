@@ -20,7 +20,7 @@ const STORE_ROUTES = {
 };
 // Access tokens are what crypto.randomUUID() makes.
 const TOKEN_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const STORE_PATH = /^\/v1\/admin\/stores\/([0-9a-f-]{36})(\/token)?$/;
+const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(\/token)?$/;
 const DIRECTORY_NAME = 'directory';
 const NOTHING = new Uint8Array(0);
 const CACHED_TOKENS = 10_000;
@@ -61,6 +61,8 @@ async function route(request, env) {
   const storePath = STORE_PATH.exec(pathname);
   if (storePath) {
     const [, id, token] = storePath;
+    // Store ids are UUIDs, as access tokens are; any other id names no store.
+    if (!TOKEN_PATTERN.test(id)) return admin(request, env, () => storeNotFound(id.slice(0, 40)));
     if (token) return allowOnly(request, ['POST']) ?? admin(request, env, () => rotateToken(env, id));
     return allowOnly(request, ['GET', 'PATCH', 'DELETE']) ?? admin(request, env, () => {
       if (request.method === 'GET') return describeStore(env, id);
@@ -198,21 +200,29 @@ async function describeStore(env, id) {
 async function updateLimits(request, env, id) {
   const body = await readJsonObject(request, ['limits']);
   if (body instanceof Response) return body;
+  if (typeof body.limits !== 'object' || body.limits === null || Array.isArray(body.limits)) {
+    return errorResponse(400, 'invalid_request',
+      'send {"limits": {"opsPerMonth"?: n | null, "storageBytes"?: n | null}}; null there means unlimited');
+  }
   const record = await storeRecord(env, id);
   if (!record) return storeNotFound(id);
-  const updated = await storeObject(env, { id, region: record.region }).handle('configure', NOTHING, json({ limits: body.limits ?? {} }));
+  const updated = await storeObject(env, { id, region: record.region }).handle('configure', NOTHING, json({ limits: body.limits }));
   if (updated.status !== 200) return passThrough(updated);
   return jsonResponse(200, { id, region: record.region, createdAt: record.createdAt, ...JSON.parse(updated.body) });
 }
 
 async function rotateToken(env, id) {
-  const record = await storeRecord(env, id);
-  if (!record) return storeNotFound(id);
+  const found = await storeRecordEntry(env, id);
+  if (!found) return storeNotFound(id);
+  const { value: record, version } = found;
   const accessToken = crypto.randomUUID();
   const credential = hex(await sha256(accessToken));
+  const object = storeObject(env, { id, region: record.region });
   // The store refuses the old token from this call on, wherever it is cached.
-  await internal(storeObject(env, { id, region: record.region }), 'configure', { credential });
-  await internal(directory(env), 'atomic', {
+  await internal(object, 'configure', { credential });
+  const moved = await internal(directory(env), 'atomic', {
+    // Only if the store was not deleted meanwhile: never bring it back.
+    checks: [{ key: ['store', id], version }],
     mutations: [
       { type: 'delete', key: ['token', record.credential] },
       { type: 'set', key: ['token', credential], value: { id, region: record.region } },
@@ -220,6 +230,10 @@ async function rotateToken(env, id) {
     ],
   });
   storesByToken.delete(record.credential);
+  if (!moved.ok) {
+    await object.destroy(); // deleted meanwhile: drop the credential just set
+    return storeNotFound(id);
+  }
   return jsonResponse(200, { id, accessToken });
 }
 
@@ -235,8 +249,13 @@ async function deleteStore(env, id) {
 }
 
 async function storeRecord(env, id) {
+  return (await storeRecordEntry(env, id))?.value ?? null;
+}
+
+// The directory entry { value, version } of store `id`, or null.
+async function storeRecordEntry(env, id) {
   const { entries } = await internal(directory(env), 'get', { keys: [['store', id]] });
-  return entries[0].value;
+  return entries[0].value === null ? null : entries[0];
 }
 
 async function describe(env, id, record) {

@@ -89,6 +89,7 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
        kv::View(body, body_len), static_cast<int64_t>(now_ms)});
   response->body = reinterpret_cast<const uint8_t*>(result.body.data());
   response->body_len = static_cast<uint32_t>(result.body.size());
+  response->http_status = result.http_status;
   response->quota_limit =
       result.quota ? static_cast<double>(result.quota->limit) : -1;
   response->quota_remaining =
@@ -97,11 +98,12 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
       result.quota ? static_cast<double>(result.quota->resets_at_ms) : 0;
   response->wake_at =
       result.wake_at_ms ? static_cast<double>(*result.wake_at_ms) : -1;
-  return result.http_status;
+  return result.failed ? KV_STORAGE_ERROR : KV_OK;
 }
 
 // The layout kv_c.h documents, which shims/core.js reads.
 static_assert(offsetof(kv_response, body_len) == 4, "kv_response layout");
-static_assert(offsetof(kv_response, quota_limit) == 8, "kv_response layout");
-static_assert(offsetof(kv_response, wake_at) == 32, "kv_response layout");
-static_assert(sizeof(kv_response) == 40, "kv_response layout");
+static_assert(offsetof(kv_response, http_status) == 8, "kv_response layout");
+static_assert(offsetof(kv_response, quota_limit) == 16, "kv_response layout");
+static_assert(offsetof(kv_response, wake_at) == 40, "kv_response layout");
+static_assert(sizeof(kv_response) == 48, "kv_response layout");

@@ -51,17 +51,19 @@ KV_EXPORT(kv_max_request_bytes) uint32_t kv_max_request_bytes(void);
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
 
 /* The response of kv_handle, written into a struct the caller provides.
- * Layout (little-endian, 40 bytes):
+ * Layout (little-endian, 48 bytes):
  *   0  u32 body          JSON body: owned by the core, valid until the
  *   4  u32 body_len      next kv_handle call
- *   8  f64 quota_limit       monthly operations limit, or -1: no RateLimit
- *  16  f64 quota_remaining   operations left this month
- *  24  f64 quota_resets_at   when the count resets (ms since the epoch)
- *  32  f64 wake_at           when to wake the store to purge expired
+ *   8  i32 http_status   of the response (a refusal is a 4xx or 507)
+ *  16  f64 quota_limit       monthly operations limit, or -1: no RateLimit
+ *  24  f64 quota_remaining   operations left this month
+ *  32  f64 quota_resets_at   when the count resets (ms since the epoch)
+ *  40  f64 wake_at           when to wake the store to purge expired
  *                            entries (ms since the epoch), or -1: no need */
 typedef struct {
   const uint8_t* body;
   uint32_t body_len;
+  int32_t http_status;
   double quota_limit;
   double quota_remaining;
   double quota_resets_at;
@@ -72,8 +74,9 @@ typedef struct {
  * route's operation ("get", "set", ... or one of the Worker's internal
  * ones), `credential` the SHA-256 of the caller's access token (32 bytes; 0
  * bytes for the Worker's own directory), `body` the request's JSON, `now_ms`
- * the host's clock. Returns the HTTP status and fills *response. A status of
- * 500 or more means storage failed: roll the transaction back. */
+ * the host's clock. Fills *response and returns KV_OK, or KV_STORAGE_ERROR
+ * when storage failed: the response is then a 500 and the host must roll
+ * the transaction back. */
 KV_EXPORT(kv_handle)
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,

@@ -277,6 +277,8 @@ Response Handle(Store* store, const Request& request) {
   const Status status = Run(store, request, &response);
   if (status.ok()) return response;
   response.http_status = status.http_status();
+  response.failed = status.code() == Code::kStorageError ||
+                    status.code() == Code::kInternalError;
   response.body = "{\"error\":{\"code\":\"";
   response.body.append(status.error_code());
   response.body.append("\",\"message\":");

@@ -32,6 +32,8 @@ struct Request {
 struct Response {
   int http_status = 200;
   std::string body;  // JSON
+  // Storage (or the core) failed: the host must roll the transaction back.
+  bool failed = false;
   // For the RateLimit-* headers of an authenticated request to a limited
   // store.
   std::optional<QuotaReport> quota;
@@ -40,7 +42,7 @@ struct Response {
   std::optional<int64_t> wake_at_ms;
 };
 
-// A 5xx response means storage failed: the host must roll back.
+// When the response is `failed`, the host must roll back.
 Response Handle(Store* store, const Request& request);
 
 }  // namespace kv

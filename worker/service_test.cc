@@ -36,7 +36,7 @@ class ServiceTest : public ::testing::Test {
                       const std::string text = body.dump();
                       response = Handle(store_.get(),
                                         {operation, credential, text, now_ms_});
-                      return response.http_status < 500;
+                      return !response.failed;
                     })
                     .ok());
     last_status_ = response.http_status;

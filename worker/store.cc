@@ -350,8 +350,10 @@ Status Store::PlanCommit(const CommitRequest& request,
 
 Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   *result = CommitResult();
-  KV_RETURN_IF_ERROR(
-      CheckOperations(request.checks.size() + request.mutations.size()));
+  // Even an empty commit takes a version: it costs at least one operation.
+  const uint64_t cost =
+      std::max<uint64_t>(1, request.checks.size() + request.mutations.size());
+  KV_RETURN_IF_ERROR(CheckOperations(cost));
   Rows rows;
   for (size_t i = 0; i < request.checks.size(); ++i) {
     const Check& check = request.checks[i];
@@ -370,7 +372,7 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   int64_t delta;
   std::vector<std::string> counters;  // the new value of each counter mutation
   KV_RETURN_IF_ERROR(PlanCommit(request, &counters, &delta));
-  KV_RETURN_IF_ERROR(Charge(request.checks.size() + request.mutations.size()));
+  KV_RETURN_IF_ERROR(Charge(cost));
   const Version version = state_.version + 1;
   for (size_t i = 0; i < request.mutations.size(); ++i) {
     const Mutation& mutation = request.mutations[i];

@@ -112,7 +112,8 @@ class Store {
   // Counts live entries; costs one operation per 1,000 counted, at least one.
   Status Count(const Selector& selector, uint64_t* count);
 
-  // Costs one operation per check, plus one per mutation when it commits.
+  // Costs one operation per check, plus one per mutation when it commits;
+  // at least one.
   Status Commit(const CommitRequest& request, CommitResult* result);
 
   // Deletes entries that have expired and frees their storage; sets

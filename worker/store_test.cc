@@ -302,6 +302,13 @@ TEST_F(StoreTest, CountingRules) {
   EXPECT_EQ(State().usage_ops, 8u);  // a count of up to 1,000 costs one
 }
 
+TEST_F(StoreTest, AnEmptyCommitCostsOneOperation) {
+  SetLimits(1, std::nullopt);
+  EXPECT_TRUE(MustCommit({{}, {}}).ok);
+  CommitResult result;
+  EXPECT_EQ(TryCommit({{}, {}}, &result).code(), Code::kQuotaExceeded);
+}
+
 TEST_F(StoreTest, UsageRestartsEachUtcMonth) {
   SetLimits(2, std::nullopt);
   Read("a");

@@ -1,0 +1,87 @@
+// A quick run of every part of the benchmark (bench/, `npm run bench`), so
+// that `npm test` keeps it working: a few hundred requests against the store
+// and the baseline Worker, a small scale fill, the core on SQLite in Node
+// and the report. It asserts that every request succeeded, never a timing.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { NATIVE_DIR, WASM_DIR, WASM_FILE } from '../scripts/build.js';
+import { CASES, NOT_YET_MEASURED } from '../bench/cases.js';
+import { loadWasmBench, runCoreBench, runNativeCoreBench, runWasmCoreBench } from '../bench/core_bench.js';
+import { startBaseline, startOurs } from '../bench/emulators.js';
+import { measureMemory, measureModule } from '../bench/footprint.js';
+import { runHttpBench } from '../bench/http_bench.js';
+import { loadCoreModule } from '../bench/node_core.js';
+import { markdownReport, scaleSvg, throughputSvg } from '../bench/report.js';
+import { runScale } from '../bench/scale.js';
+import { sharedEmulator } from './helpers.js';
+
+const QUICK = { minBatchMs: 1, batches: 1, warmupMs: 0 };
+
+let emulator;
+let ours;
+let baseline;
+const results = { command: 'smoke test', startedAt: 'now', durationSeconds: 0,
+  machine: { cpus: 2, model: 'test', memory: '-', node: process.versions.node, wrangler: '-', loadBefore: 0, loadAfter: 0 } };
+
+before(async () => {
+  emulator = await sharedEmulator();
+  [ours, baseline] = await Promise.all([startOurs({ url: emulator.url, adminToken: emulator.adminToken }), startBaseline()]);
+});
+after(async () => {
+  await baseline?.stop();
+  await emulator?.close();
+});
+
+test('every end-to-end case succeeds on the store and on the baseline', async () => {
+  const rows = await runHttpBench({
+    targets: [ours, baseline], concurrencies: [1, 4], rounds: 1, bounds: { maxRequests: 12, maxMs: 10_000, warmupPerUser: 1 },
+  });
+  assert.equal(rows.length, CASES.length * 2);
+  for (const row of rows) {
+    for (const [target, figures] of Object.entries(row.results)) {
+      assert.equal(figures.errors, 0, `${row.caseName} c${row.concurrency} on ${target}: ${figures.firstError}`);
+      assert.equal(figures.requests, 12);
+    }
+  }
+  results.http = { rows, bounds: { maxRequests: 12, maxMs: 10_000 } };
+});
+
+test('the scale run fills a store in commits and measures get and set', async () => {
+  const store = await startOurs({ url: emulator.url, adminToken: emulator.adminToken });
+  const scale = await runScale(store, { sizes: [1000, 2500], bounds: { maxRequests: 10, maxMs: 10_000 }, deadline: Date.now() + 60_000 });
+  assert.deepEqual(scale.points.map((p) => p.keys), [1000, 2500]);
+  for (const point of scale.points) assert.equal(point.get.errors + point.set.errors, 0);
+  results.scale = scale;
+});
+
+test('the product core runs in Node on real SQLite, and its memory is read', () => {
+  results.footprint = { module: measureModule(WASM_FILE, { instances: 2 }), memory: measureMemory(loadCoreModule(WASM_FILE), { calls: 200 }) };
+  assert.equal(results.footprint.memory.failures, 0);
+  assert.equal(results.footprint.memory.calls, 200);
+  assert.ok(results.footprint.memory.memory.every((m) => m.bytes > 0));
+});
+
+test('the core microbenchmarks run, native and wasm', (t) => {
+  const nativeBinary = `${NATIVE_DIR}/core_benchmark`;
+  const wasmBench = `${WASM_DIR}/kv_bench.wasm`;
+  const wasmBenchInline = `${WASM_DIR}/kv_bench_inline.wasm`;
+  if (![nativeBinary, wasmBench, wasmBenchInline].every(existsSync)) {
+    t.skip('not built: `npm run bench` builds core_benchmark, kv_bench.wasm and kv_bench_inline.wasm');
+    return;
+  }
+  // The native binary's own names, storage-free ones only: the scale fill
+  // would take seconds.
+  const native = runNativeCoreBench(nativeBinary, { filter: '^core/', minTime: 0.001 });
+  assert.deepEqual([...runWasmCoreBench(loadWasmBench(wasmBench), QUICK).keys()], [...native.keys()]);
+  results.core = runCoreBench({ nativeBinary: null, wasmBench, wasmBenchInline, coreWasm: WASM_FILE, timing: QUICK, splitCalls: 20 });
+  assert.ok(results.core.requests.every((r) => r.split.wasmNs > 0));
+});
+
+test('the report renders every section and names what is not measured yet', () => {
+  const markdown = markdownReport(results);
+  for (const pending of NOT_YET_MEASURED) assert.match(markdown, new RegExp(`\\| ${pending.name} \\|.*not measured`));
+  assert.match(throughputSvg(results), /^<svg[\s\S]*<\/svg>\n$/);
+  assert.match(scaleSvg(results), /^<svg[\s\S]*<\/svg>\n$/);
+});

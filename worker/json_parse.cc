@@ -2,6 +2,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -62,10 +63,16 @@ struct PreciseHandler {
     stack.push_uint64(u);
     return true;
   }
-  bool on_double(double, json::string_view s, json::error_code&) {
+  bool on_double(double, json::string_view s, json::error_code& error) {
     number.append(s.data(), s.size());
-    stack.push_double(std::strtod(number.c_str(), nullptr));
+    const double value = std::strtod(number.c_str(), nullptr);
     number.clear();
+    // 1e400 would become an infinity, which JSON cannot write back.
+    if (std::isinf(value)) {
+      error = json::error::exponent_overflow;
+      return false;
+    }
+    stack.push_double(value);
     return true;
   }
   bool on_bool(bool b, json::error_code&) {

@@ -16,7 +16,8 @@ namespace kv {
 
 // Parses `text` as one JSON document nested at most `max_depth` levels,
 // into memory from `storage`. On failure sets `error` (too_deep when the
-// nesting is the problem) and returns null.
+// nesting is the problem, exponent_overflow for a number beyond binary64's
+// range) and returns null.
 boost::json::value ParseJson(std::string_view text, int max_depth,
                              boost::json::storage_ptr storage,
                              boost::json::error_code& error);

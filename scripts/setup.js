@@ -16,6 +16,9 @@ const DEBIAN_PACKAGES = [
   ['nlohmann-json3-dev', '/usr/include/nlohmann/json.hpp'],
   ['libsqlite3-dev', '/usr/include/sqlite3.h'],
   ['libgtest-dev', '/usr/include/gtest/gtest.h'],
+  // Fuzzing and the sanitizer build (scripts/fuzz.js, scripts/sanitize.js).
+  ['clang', '/usr/bin/clang++'],
+  ['libclang-rt-14-dev', '/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a'],
 ];
 
 function run(command, args) {

@@ -1,12 +1,18 @@
 // `npm test`: installs what is missing, builds the core natively and to
-// wasm, runs the C++ suites (CTest), type-checks and compiles the brief's
-// snippets (tsc), then runs every JS test (node --test) against one workerd
-// emulator started here for them.
+// wasm, runs the C++ suites (CTest), again built with ASan and UBSan,
+// replays the fuzzers' saved crash inputs and fuzzes each target briefly,
+// type-checks and compiles the brief's snippets (tsc), then runs every JS
+// test (node --test) against one workerd emulator started here for them.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { buildNative, buildWasm, NATIVE_DIR } from './build.js';
 import { ROOT } from './emulator.js';
+import { buildFuzzers, fuzz, FUZZERS, replayRegressions } from './fuzz.js';
+import { buildSanitized, testSanitized } from './sanitize.js';
 import { ensureSetup } from './setup.js';
+
+// About a minute of fuzzing in all; docs/reliability.md records longer runs.
+const FUZZ_SECONDS_PER_TARGET = 20;
 
 function run(command, args) {
   execFileSync(command, args, { stdio: 'inherit', cwd: ROOT });
@@ -16,6 +22,16 @@ ensureSetup();
 buildNative();
 buildWasm();
 run('ctest', ['--test-dir', NATIVE_DIR, '--output-on-failure']);
+buildSanitized();
+testSanitized();
+buildFuzzers();
+const fuzzed = FUZZERS.map((target) => fuzz(target, FUZZ_SECONDS_PER_TARGET));
+for (const { target, executions, coverage, crashed } of fuzzed) {
+  console.log(`fuzz ${target}: ${executions} executions, cov ${coverage}, ${crashed ? 'CRASHED' : 'no crash'}`);
+}
+if (!replayRegressions() || fuzzed.some((result) => result.crashed)) {
+  throw new Error('fuzzing found a crash: see above; the input is under build/fuzz/artifacts/');
+}
 run(`${ROOT}node_modules/.bin/tsc`, ['-p', 'tests/brief/tsconfig.json']);
 
 // Imported only now: the helpers import the client through node_modules.

@@ -46,9 +46,11 @@ test('no token in the persisted state, in any response or in any log line', asyn
   const tokens = { 'admin token': adminToken };
   const responses = [];
   const record = async (response) => {
-    responses.push(Buffer.from(await response.arrayBuffer()));
+    responses.push(Buffer.from(await response.clone().arrayBuffer()));
     return response;
   };
+  // The client's own requests are recorded too, through its fetch option.
+  const recordingFetch = async (url, init) => record(await fetch(url, init));
   try {
     const post = (path, token, body, headers = {}) => fetch(`${emulator.url}${path}`, {
       method: 'POST',
@@ -69,7 +71,7 @@ test('no token in the persisted state, in any response or in any log line', asyn
 
     // Ordinary traffic and refusals of every kind, through both stores.
     for (const store of created) {
-      const kv = connect({ accessToken: store.accessToken, region: store.region, endpoint: emulator.url });
+      const kv = connect({ accessToken: store.accessToken, region: store.region, endpoint: emulator.url, fetch: recordingFetch });
       await kv.set(['users', '1'], { name: 'GhostZero' });
       await kv.atomic().check({ key: ['users', '2'], version: null }).set(['users', '2'], 2).commit();
       await kv.getMany([['users', '1'], ['users', '2']]);
@@ -97,6 +99,8 @@ test('no token in the persisted state, in any response or in any log line', asyn
     const output = readFileSync(logFile);
     assert.ok(output.includes('POST /v1/get'), 'the log holds the request lines');
     assertNoToken(output, tokens, 'the emulator log');
+    console.log(`# no token in ${files.length} persisted files, ${responses.length} responses ` +
+      `or ${output.toString().split('\n').length} log lines`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

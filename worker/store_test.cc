@@ -441,8 +441,9 @@ TEST_F(StoreTest, ACounterMutationOnJsonRejectsTheWholeCommit) {
 }
 
 TEST(SqliteStorageTest, DataSurvivesReopening) {
-  char path[] = "/tmp/kv_store_test_XXXXXX";
-  const int fd = mkstemp(path);
+  // mkstemp replaces the six trailing template characters.
+  std::string path = "/tmp/kv_store_test_" + std::string(6, 'X');
+  const int fd = mkstemp(path.data());
   ASSERT_GE(fd, 0);
   close(fd);
   for (int round = 0; round < 2; ++round) {
@@ -466,7 +467,7 @@ TEST(SqliteStorageTest, DataSurvivesReopening) {
       EXPECT_EQ(store.state().version, 1u);
     }
   }
-  std::remove(path);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ async function storeRequest(request, env, operation) {
   const region = request.headers.get('kv-region');
   if (region !== null && region !== store.region) {
     return errorResponse(400, 'region_mismatch',
-      `this store is in region ${store.region}, not ${region}: connect with region "${store.region}"`);
+      `this store is in region ${store.region}, not ${JSON.stringify(region.slice(0, 40))}: connect with region "${store.region}"`);
   }
   const body = request.method === 'POST' ? await readBody(request) : NOTHING;
   if (body instanceof Response) return body;

@@ -444,7 +444,7 @@ Status DecodeWatch(std::string_view body, ReadRequest* request) {
 Status DecodeSet(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  Mutation mutation{Mutation::Type::kSet, {}, {}};
+  Mutation mutation{Mutation::Type::kSet, {}, {}, std::nullopt};
   KV_RETURN_IF_ERROR(DecodeKeyBody(body, &resource,
                                    {"key", "value", "valueType", "expireIn"},
                                    &body_json, &mutation.key));
@@ -459,7 +459,7 @@ Status DecodeSet(std::string_view body, CommitRequest* request) {
 Status DecodeDelete(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  Mutation mutation{Mutation::Type::kDelete, {}, {}};
+  Mutation mutation{Mutation::Type::kDelete, {}, {}, std::nullopt};
   KV_RETURN_IF_ERROR(
       DecodeKeyBody(body, &resource, {"key"}, &body_json, &mutation.key));
   request->mutations.push_back(std::move(mutation));

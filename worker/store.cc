@@ -70,7 +70,7 @@ std::string FormatUtcMidnight(int64_t ms) {
   const int64_t days = ms / kMsPerDay;
   CivilFromDays(days, &year, &month);
   const int64_t day = days - DaysFromCivil(year, month) + 1;
-  char text[32];
+  char text[64];  // room for any int64 year, so nothing is ever cut
   std::snprintf(text, sizeof text, "%04lld-%02u-%02lldT00:00:00Z",
                 static_cast<long long>(year), month,
                 static_cast<long long>(day));

@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -10,6 +11,19 @@ namespace kv {
 namespace {
 
 namespace json = boost::json;
+
+// True unless `text` is an integer literal (no fraction, no exponent) whose
+// value `value` is not: printf's %.0f writes a double's exact value.
+bool IsExactInteger(const std::string& text, double value) {
+  if (text.find_first_of(".eE") != std::string::npos) return true;
+  char exact[400];  // DBL_MAX has 309 digits
+  std::snprintf(exact, sizeof exact, "%.0f", value);
+  std::string_view digits = text;
+  if (digits[0] == '-') digits.remove_prefix(1);
+  std::string_view written = exact;
+  if (written[0] == '-') written.remove_prefix(1);
+  return digits == written;
+}
 
 // A basic_parser handler that builds a value on a value_stack, as Boost's
 // own parser does, but converts doubles from their text with strtod.
@@ -66,12 +80,20 @@ struct PreciseHandler {
   bool on_double(double, json::string_view s, json::error_code& error) {
     number.append(s.data(), s.size());
     const double value = std::strtod(number.c_str(), nullptr);
-    number.clear();
     // 1e400 would become an infinity, which JSON cannot write back.
     if (std::isinf(value)) {
       error = json::error::exponent_overflow;
       return false;
     }
+    // An integer written without fraction or exponent but too long for
+    // 64 bits (123456789012345678901234567890) would be stored as some
+    // other integer: refuse it unless the double is that very integer.
+    if (!IsExactInteger(number, value)) {
+      error = json::error::exponent_overflow;
+      number.clear();
+      return false;
+    }
+    number.clear();
     stack.push_double(value);
     return true;
   }

@@ -170,11 +170,24 @@ Status EncodePart(const boost::json::value& part, std::string_view what,
       AppendEscaped(kStringCode, part.get_string(), out);
       return Status::OK();
     case boost::json::kind::int64:
-      AppendNumber(static_cast<double>(part.get_int64()), out);
+    case boost::json::kind::uint64: {
+      // A number part is a binary64 double. An integer the double cannot
+      // hold exactly (9007199254740993) would silently become its
+      // neighbour and merge two keys: refuse it.
+      const double d = part.to_number<double>();
+      const bool exact =
+          part.is_int64()
+              ? d < 0x1p63 && static_cast<int64_t>(d) == part.get_int64()
+              : d < 0x1p64 && static_cast<uint64_t>(d) == part.get_uint64();
+      if (!exact) {
+        return InvalidPart(what, index,
+                           "is an integer a number part cannot hold exactly "
+                           "(beyond 2^53 only some integers are doubles); "
+                           "send it as a {\"bigint\": \"<decimal>\"}");
+      }
+      AppendNumber(d, out);
       return Status::OK();
-    case boost::json::kind::uint64:
-      AppendNumber(static_cast<double>(part.get_uint64()), out);
-      return Status::OK();
+    }
     case boost::json::kind::double_:
       AppendNumber(part.get_double(), out);
       return Status::OK();

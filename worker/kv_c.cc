@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <string>
 
 #include "kv_limits.h"
 #include "service.h"
@@ -69,9 +70,30 @@ const char* kv_statement_sql(int32_t statement, uint32_t* size) {
   return sql.data();
 }
 
-uint32_t kv_max_request_bytes(void) {
-  return static_cast<uint32_t>(kv::kMaxRequestBytes);
+const char* kv_limits_json(uint32_t* size) {
+  static const std::string json = [] {
+    std::string out = "{";
+    auto add = [&out](const char* name, int64_t value) {
+      if (out.size() > 1) out.push_back(',');
+      out.append("\"").append(name).append("\":").append(std::to_string(value));
+    };
+    add("maxRequestBytes", kv::kMaxRequestBytes);
+    add("maxWatchesPerStore", kv::kMaxWatchesPerStore);
+    add("watchLifetimeMs", kv::kWatchLifetimeMs);
+    add("watchStallMs", kv::kWatchStallMs);
+    add("purgeBatchesPerAlarm", kv::kPurgeBatchesPerAlarm);
+    add("purgeRetryMs", kv::kPurgeRetryMs);
+    add("authCachedTokens", kv::kAuthCachedTokens);
+    add("unknownTokenTtlMs", kv::kUnknownTokenTtlMs);
+    add("authBlockMs", kv::kAuthBlockMs);
+    out.push_back('}');
+    return out;
+  }();
+  *size = static_cast<uint32_t>(json.size());
+  return json.data();
 }
+
+void kv_trap_for_test(void) { __builtin_trap(); }
 
 int32_t kv_migrate(void) {
   return kv::TheStore()->Migrate().ok() ? KV_OK : KV_STORAGE_ERROR;

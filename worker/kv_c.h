@@ -43,9 +43,18 @@ KV_EXPORT(kv_statement_count) int32_t kv_statement_count(void);
 KV_EXPORT(kv_statement_sql)
 const char* kv_statement_sql(int32_t statement, uint32_t* size);
 
-/* The largest request body the core accepts (worker/kv_limits.h), so that
- * the Worker can refuse a larger one before buffering it. */
-KV_EXPORT(kv_max_request_bytes) uint32_t kv_max_request_bytes(void);
+/* The limits the host enforces itself (worker/kv_limits.h), as a static JSON
+ * object of size *size, never freed: the largest request body (so the Worker
+ * refuses a larger one before buffering it), the watch, purge and
+ * authentication bounds. Keys are the constants' names in camelCase without
+ * the k: {"maxRequestBytes": n, "maxWatchesPerStore": n, ...}. */
+KV_EXPORT(kv_limits_json) const char* kv_limits_json(uint32_t* size);
+
+/* Traps (an `unreachable` instruction), so that the host's recovery from a
+ * trap can be tested on the real module: after any trap the host discards
+ * the instance. The Worker reaches it only with fault injection turned on
+ * (KV_FAULTS, tests only). */
+KV_EXPORT(kv_trap_for_test) void kv_trap_for_test(void);
 
 /* Creates the store's schema if needed. Returns KV_OK or KV_STORAGE_ERROR. */
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);

@@ -26,6 +26,13 @@ constexpr size_t kMaxValueBytes = 16 * 1024;
 constexpr size_t kMaxKeysPerGet = 100;
 // Keys of one watch.
 constexpr size_t kMaxKeysPerWatch = 10;
+// Open watches of one store. A store has one access token at a time and the
+// watches of a rotated token end at once, so this is also the per-token cap.
+constexpr size_t kMaxWatchesPerStore = 64;
+// A watch stream is closed after this long; the client reconnects.
+constexpr int64_t kWatchLifetimeMs = 15 * 60 * 1000;
+// A watcher that has not taken its pending event for this long is dropped.
+constexpr int64_t kWatchStallMs = 30 * 1000;
 // Checks in one atomic commit.
 constexpr size_t kMaxChecksPerCommit = 100;
 // Mutations in one atomic commit.
@@ -35,6 +42,23 @@ constexpr size_t kMaxCommitBytes = 800 * 1024;
 // Entries returned by one list request, and the default.
 constexpr size_t kMaxListLimit = 1000;
 constexpr size_t kDefaultListLimit = 100;
+// Key and value bytes of one list page: a page ends with the entry that
+// brings it to this many (it holds at least one entry, whatever its size),
+// and carries a cursor to the rest.
+constexpr size_t kMaxListPageBytes = 1024 * 1024;
+// Entries one count request scans; past them it answers with a cursor, so
+// one request never holds the store's object for long.
+constexpr size_t kMaxCountScanEntries = 100000;
+// Bytes of any response the core builds. The page bounds above keep every
+// response far below it (a list page is at most about 8 MiB with 2 KiB keys
+// of control characters); a response past it is a bug, refused as one.
+constexpr size_t kMaxResponseBytes = 12 * 1024 * 1024;
+// Expired entries deleted by one purge transaction, and purge transactions
+// run by one alarm before it yields to requests and wakes itself again.
+constexpr size_t kPurgeBatchEntries = 500;
+constexpr int kPurgeBatchesPerAlarm = 20;
+// Delay before an alarm whose purge failed tries again.
+constexpr int64_t kPurgeRetryMs = 30 * 1000;
 // Lifetime given by expireIn, in milliseconds: about 100 years.
 constexpr int64_t kMaxExpireInMs = int64_t{36525} * 24 * 3600 * 1000;
 // The largest integer JSON clients (JavaScript) read exactly: 2^53 - 1.
@@ -45,6 +69,18 @@ constexpr uint64_t kFreeTierOpsPerMonth = 10000;
 constexpr uint64_t kFreeTierStorageBytes = 10 * 1024 * 1024;
 // A count costs one operation per this many entries counted (at least one).
 constexpr uint64_t kEntriesPerCountOperation = 1000;
+// What a request the store refuses for a client mistake (bad JSON, a key too
+// large, a failed decode) costs: decoding it took the store's time. A
+// refusal for the quota itself costs nothing.
+constexpr uint64_t kRefusedRequestOperations = 1;
+
+// The Worker's authentication caches, per isolate: token hashes remembered
+// (known and unknown), how long an unknown one is remembered, and how long
+// an address told 429 is refused without a look-up. The rates themselves are
+// wrangler.toml's rate-limit bindings (AUTH_FAILURES, DIRECTORY_LOOKUPS).
+constexpr size_t kAuthCachedTokens = 10000;
+constexpr int64_t kUnknownTokenTtlMs = 60 * 1000;
+constexpr int64_t kAuthBlockMs = 60 * 1000;
 
 }  // namespace kv
 

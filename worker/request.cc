@@ -74,6 +74,15 @@ Status ParseBody(std::string_view body, json::monotonic_resource* resource,
                          "than the limit of " +
                              std::to_string(kMaxJsonDepth) + " levels");
   }
+  if (error == json::error::exponent_overflow) {
+    // json_parse.cc reports both with this code.
+    return Status::Error(
+        Code::kInvalidJson,
+        "the request body has a number no binary64 double holds: past its "
+        "range (1e400), or an integer of more than 64 bits that is not "
+        "exactly a double; send such integers as strings or bigint key "
+        "parts");
+  }
   if (error) {
     return Status::Error(
         Code::kInvalidJson,
@@ -407,6 +416,23 @@ bool ParseCursor(std::string_view cursor, const Selector& selector,
   return tag == selector.tag && *last >= selector.lower &&
          *last < selector.upper;
 }
+
+// Reads the optional "cursor" of a list or count body into *after.
+Status DecodeCursor(const json::object& object, const Selector& selector,
+                    std::optional<std::string>* after) {
+  auto it = object.find("cursor");
+  if (it == object.end() || it->value().is_null()) return Status::OK();
+  const json::string* cursor = it->value().if_string();
+  std::string last;
+  if (cursor == nullptr || !ParseCursor(*cursor, selector, &last)) {
+    return Status::Error(Code::kInvalidCursor,
+                         "cursor is not one this selector returned; pass "
+                         "the cursor of a request with the same prefix, "
+                         "start and end");
+  }
+  *after = std::move(last);
+  return Status::OK();
+}
 }  // namespace
 
 Status DecodeKeys(std::string_view body, size_t limit, std::string_view verb,
@@ -512,27 +538,18 @@ Status DecodeList(std::string_view body, ListRequest* request) {
   }
   KV_RETURN_IF_ERROR(DecodeFlag(object, "reverse", &request->reverse));
   KV_RETURN_IF_ERROR(DecodeFlag(object, "keysOnly", &request->keys_only));
-  if (auto it = object.find("cursor");
-      it != object.end() && !it->value().is_null()) {
-    const json::string* cursor = it->value().if_string();
-    std::string last;
-    if (cursor == nullptr || !ParseCursor(*cursor, request->selector, &last)) {
-      return Status::Error(Code::kInvalidCursor,
-                           "cursor is not one this selector returned; pass "
-                           "the cursor of a list with the same prefix, start "
-                           "and end");
-    }
-    request->after = std::move(last);
-  }
-  return Status::OK();
+  return DecodeCursor(object, request->selector, &request->after);
 }
 
-Status DecodeCount(std::string_view body, Selector* selector) {
+Status DecodeCount(std::string_view body, CountRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(
-      ParseBody(body, &resource, {"prefix", "start", "end"}, &body_json));
-  return DecodeSelector(body_json.get_object(), selector);
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource,
+                               {"prefix", "start", "end", "cursor"},
+                               &body_json));
+  const json::object& object = body_json.get_object();
+  KV_RETURN_IF_ERROR(DecodeSelector(object, &request->selector));
+  return DecodeCursor(object, request->selector, &request->after);
 }
 
 Status DecodeSettings(std::string_view body, SettingsRequest* request) {

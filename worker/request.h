@@ -49,6 +49,12 @@ struct Selector {
   uint32_t tag = 0;
 };
 
+// A count of `selector`, resumed after the key `after` when it is set.
+struct CountRequest {
+  Selector selector;
+  std::optional<std::string> after;  // from a cursor: the last key counted
+};
+
 struct ListRequest {
   Selector selector;
   size_t limit = 0;
@@ -78,7 +84,7 @@ Status DecodeSet(std::string_view body, CommitRequest* request);
 Status DecodeDelete(std::string_view body, CommitRequest* request);
 Status DecodeAtomic(std::string_view body, CommitRequest* request);
 Status DecodeList(std::string_view body, ListRequest* request);
-Status DecodeCount(std::string_view body, Selector* selector);
+Status DecodeCount(std::string_view body, CountRequest* request);
 Status DecodeSettings(std::string_view body, SettingsRequest* request);
 
 // The opaque cursor that resumes `selector` after the key `last`.

@@ -252,7 +252,7 @@ TEST(RequestTest, CursorsBelongToTheirSelector) {
       DecodeList(R"({"prefix":["b"],"cursor":")" + cursor + "\"}", &resumed)
           .code(),
       Code::kInvalidCursor);
-  Selector count;
+  CountRequest count;
   EXPECT_TRUE(DecodeCount(R"({"start":["a"],"end":["b"]})", &count).ok());
   EXPECT_EQ(DecodeCount(R"({"prefix":["a"],"limit":5})", &count).code(),
             Code::kInvalidRequest);

@@ -1,6 +1,26 @@
 #include "schema.h"
 
 namespace kv {
+namespace {
+
+// A list page: at most ?5 live entries of [?1, ?2) in key order, ending
+// with the entry whose key and value bytes (key only when ?4, keys only)
+// bring the page to ?6 bytes. The innermost query sizes the rows without
+// reading their values; the window adds the sizes up; only the rows kept
+// are joined back for their values. `scanned` is how many rows the limit
+// let through, so the caller knows a page cut short by bytes.
+#define KV_LIST_SQL(order)                                                   \
+  "SELECT e.key, CASE WHEN ?4 THEN NULL ELSE e.value END, e.version, "       \
+  "e.expires_at, page.scanned FROM (SELECT key, count(*) OVER () AS "        \
+  "scanned, sum(size) OVER (ORDER BY key" order                              \
+  " ROWS UNBOUNDED PRECEDING) - size AS before FROM (SELECT key, "           \
+  "length(key) + CASE WHEN ?4 THEN 0 ELSE length(value) END AS size FROM "   \
+  "kv_entries WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR "      \
+  "expires_at > ?3) ORDER BY key" order " LIMIT ?5)) AS page JOIN "          \
+  "kv_entries AS e ON e.key = page.key WHERE page.before < ?6 ORDER BY "     \
+  "e.key" order
+
+}  // namespace
 
 std::string_view StatementSql(Statement statement) {
   switch (statement) {
@@ -16,8 +36,10 @@ std::string_view StatementSql(Statement statement) {
       return "CREATE INDEX IF NOT EXISTS kv_entries_by_expiry "
              "ON kv_entries (expires_at) WHERE expires_at IS NOT NULL";
     case Statement::kCreateState:
-      // One row: the store's credential, commit counter, limits (NULL:
-      // unlimited) and usage. Read once and written once per request.
+      // One row: the store's credential and its generation (bumped by each
+      // rotation), lifecycle (0: never created, 1: live, 2: deleted),
+      // commit counter, limits (NULL: unlimited) and usage. Read once and
+      // written at most once per request.
       return "CREATE TABLE IF NOT EXISTS kv_state ("
              "id INTEGER PRIMARY KEY CHECK (id = 0), "
              "credential BLOB NOT NULL DEFAULT x'', "
@@ -25,16 +47,20 @@ std::string_view StatementSql(Statement statement) {
              "ops_limit INTEGER, storage_limit INTEGER, "
              "usage_month INTEGER NOT NULL DEFAULT 0, "
              "usage_ops INTEGER NOT NULL DEFAULT 0, "
-             "storage_bytes INTEGER NOT NULL DEFAULT 0)";
+             "storage_bytes INTEGER NOT NULL DEFAULT 0, "
+             "lifecycle INTEGER NOT NULL DEFAULT 0, "
+             "credential_generation INTEGER NOT NULL DEFAULT 0)";
     case Statement::kInsertState:
       return "INSERT INTO kv_state (id) VALUES (0) ON CONFLICT DO NOTHING";
     case Statement::kSelectState:
       return "SELECT credential, version, ops_limit, storage_limit, "
-             "usage_month, usage_ops, storage_bytes FROM kv_state WHERE id = 0";
+             "usage_month, usage_ops, storage_bytes, lifecycle, "
+             "credential_generation FROM kv_state WHERE id = 0";
     case Statement::kUpdateState:
       return "UPDATE kv_state SET credential = ?1, version = ?2, "
              "ops_limit = ?3, storage_limit = ?4, usage_month = ?5, "
-             "usage_ops = ?6, storage_bytes = ?7 WHERE id = 0";
+             "usage_ops = ?6, storage_bytes = ?7, lifecycle = ?8, "
+             "credential_generation = ?9 WHERE id = 0";
     case Statement::kSelectEntry:
       return "SELECT value, version, expires_at FROM kv_entries "
              "WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
@@ -54,21 +80,18 @@ std::string_view StatementSql(Statement statement) {
     case Statement::kDeleteEntry:
       return "DELETE FROM kv_entries WHERE key = ?1 RETURNING expires_at";
     case Statement::kListForward:
-      return "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, "
-             "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 "
-             "AND (expires_at IS NULL OR expires_at > ?3) "
-             "ORDER BY key LIMIT ?5";
+      return KV_LIST_SQL("");
     case Statement::kListReverse:
-      return "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, "
-             "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 "
-             "AND (expires_at IS NULL OR expires_at > ?3) "
-             "ORDER BY key DESC LIMIT ?5";
+      return KV_LIST_SQL(" DESC");
     case Statement::kCountEntries:
-      return "SELECT count(*) FROM kv_entries WHERE key >= ?1 AND key < ?2 "
-             "AND (expires_at IS NULL OR expires_at > ?3)";
+      return "SELECT count(*), max(key) FROM (SELECT key FROM kv_entries "
+             "WHERE key >= ?1 AND key < ?2 "
+             "AND (expires_at IS NULL OR expires_at > ?3) "
+             "ORDER BY key LIMIT ?4)";
     case Statement::kPurgeExpired:
-      return "DELETE FROM kv_entries WHERE expires_at <= ?1 "
-             "RETURNING length(key) + length(value)";
+      return "DELETE FROM kv_entries WHERE key IN (SELECT key FROM "
+             "kv_entries WHERE expires_at <= ?1 ORDER BY expires_at "
+             "LIMIT ?2) RETURNING length(key) + length(value)";
     case Statement::kNextExpiry:
       return "SELECT min(expires_at) FROM kv_entries "
              "WHERE expires_at IS NOT NULL";
@@ -77,5 +100,7 @@ std::string_view StatementSql(Statement statement) {
   }
   return {};
 }
+
+#undef KV_LIST_SQL
 
 }  // namespace kv

@@ -18,10 +18,10 @@ enum class Statement : int32_t {
   kCreateState,
   kInsertState,
   // -> (credential, version, ops_limit, storage_limit, usage_month,
-  //     usage_ops, storage_bytes)
+  //     usage_ops, storage_bytes, lifecycle, credential_generation)
   kSelectState,
   // credential, version, ops_limit, storage_limit, usage_month, usage_ops,
-  // storage_bytes
+  // storage_bytes, lifecycle, credential_generation
   kUpdateState,
   // key, now -> (value, version, expires_at) of a live entry
   kSelectEntry,
@@ -35,13 +35,17 @@ enum class Statement : int32_t {
   kUpsertEntry,
   // key -> (expires_at) when a row was deleted
   kDeleteEntry,
-  // lower, upper, now, keys_only, limit -> (key, value, version, expires_at)
-  // of live entries with lower <= key < upper, ascending / descending
+  // lower, upper, now, keys_only, limit, page_bytes -> (key, value, version,
+  // expires_at, scanned) of live entries with lower <= key < upper,
+  // ascending / descending, at most `limit` of them and no more than reach
+  // `page_bytes`; `scanned` counts the rows the limit let through
   kListForward,
   kListReverse,
-  // lower, upper, now -> (count) of live entries with lower <= key < upper
+  // lower, upper, now, limit -> (count, last key or NULL) of the first
+  // `limit` live entries with lower <= key < upper
   kCountEntries,
-  // now -> (bytes freed) for each expired row deleted
+  // now, limit -> (bytes freed) for each expired row deleted, at most
+  // `limit` of them
   kPurgeExpired,
   // -> (earliest expires_at, or NULL)
   kNextExpiry,

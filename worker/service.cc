@@ -5,6 +5,7 @@
 
 #include "counter.h"
 #include "key_codec.h"
+#include "kv_limits.h"
 #include "request.h"
 
 namespace kv {
@@ -24,6 +25,16 @@ void AppendVersion(Version version, std::string* out) {
 template <typename T>
 void AppendOptional(const std::optional<T>& value, std::string* out) {
   out->append(value ? std::to_string(*value) : "null");
+}
+
+// ,"cursor":"..." or ,"cursor":null
+void AppendCursor(const std::optional<std::string>& cursor, std::string* out) {
+  out->append(",\"cursor\":");
+  if (cursor) {
+    AppendJsonString(*cursor, out);
+  } else {
+    out->append("null");
+  }
 }
 
 // {"key":...,"value":...,"version":...[,"expiresAt":ms]}; a missing entry
@@ -112,22 +123,20 @@ Status List(Store* store, std::string_view body, Response* response) {
   std::optional<std::string> cursor;
   KV_RETURN_IF_ERROR(store->List(request, writer.visitor(), &cursor));
   KV_RETURN_IF_ERROR(writer.Close());
-  response->body.append(",\"cursor\":");
-  if (cursor) {
-    AppendJsonString(*cursor, &response->body);
-  } else {
-    response->body.append("null");
-  }
+  AppendCursor(cursor, &response->body);
   response->body.push_back('}');
   return Status::OK();
 }
 
 Status Count(Store* store, std::string_view body, Response* response) {
-  Selector selector;
-  KV_RETURN_IF_ERROR(DecodeCount(body, &selector));
+  CountRequest request;
+  KV_RETURN_IF_ERROR(DecodeCount(body, &request));
   uint64_t count;
-  KV_RETURN_IF_ERROR(store->Count(selector, &count));
-  response->body.append("{\"count\":" + std::to_string(count) + "}");
+  std::optional<std::string> cursor;
+  KV_RETURN_IF_ERROR(store->Count(request, &count, &cursor));
+  response->body.append("{\"count\":" + std::to_string(count));
+  AppendCursor(cursor, &response->body);
+  response->body.push_back('}');
   return Status::OK();
 }
 
@@ -180,19 +189,67 @@ Status Usage(Store* store, std::string_view, Response* response) {
   return Status::OK();
 }
 
-Status Settings(Store* store, bool create, std::string_view body,
-                Response* response) {
+Status Create(Store* store, std::string_view body, Response* response) {
   SettingsRequest settings;
   KV_RETURN_IF_ERROR(DecodeSettings(body, &settings));
-  KV_RETURN_IF_ERROR(store->ApplySettings(settings, create));
+  KV_RETURN_IF_ERROR(store->Create(settings));
+  return Usage(store, body, response);
+}
+
+Status Configure(Store* store, std::string_view body, Response* response) {
+  SettingsRequest settings;
+  KV_RETURN_IF_ERROR(DecodeSettings(body, &settings));
+  if (settings.credential) {
+    return Status::Error(Code::kInvalidRequest,
+                         "configure changes limits; rotate changes the "
+                         "credential");
+  }
+  KV_RETURN_IF_ERROR(store->Configure(settings));
+  return Usage(store, body, response);
+}
+
+// {"previous":"<hex of the credential replaced>","generation":n}
+Status Rotate(Store* store, std::string_view body, Response* response) {
+  SettingsRequest settings;
+  KV_RETURN_IF_ERROR(DecodeSettings(body, &settings));
+  if (!settings.credential || settings.ops_per_month ||
+      settings.storage_bytes) {
+    return Status::Error(Code::kInvalidRequest,
+                         "rotate takes a credential and nothing else");
+  }
+  std::string previous;
+  uint64_t generation;
+  KV_RETURN_IF_ERROR(store->Rotate(*settings.credential, &previous,
+                                   &generation));
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  std::string& out = response->body;
+  out.append("{\"previous\":\"");
+  for (unsigned char byte : previous) {
+    out.push_back(kHexDigits[byte >> 4]);
+    out.push_back(kHexDigits[byte & 15]);
+  }
+  out.append("\",\"generation\":" + std::to_string(generation) + "}");
+  return Status::OK();
+}
+
+Status Retire(Store* store, std::string_view, Response* response) {
+  KV_RETURN_IF_ERROR(store->Retire());
+  response->body = "{\"deleted\":true}";
+  return Status::OK();
+}
+
+Status Stats(Store* store, std::string_view body, Response* response) {
+  KV_RETURN_IF_ERROR(store->RequireLive());
   return Usage(store, body, response);
 }
 
 Status Purge(Store* store, std::string_view, Response* response) {
   uint64_t purged;
+  bool more;
   std::optional<int64_t> next_expiry;
-  KV_RETURN_IF_ERROR(store->PurgeExpired(&purged, &next_expiry));
+  KV_RETURN_IF_ERROR(store->PurgeExpired(&purged, &more, &next_expiry));
   response->body.append("{\"purged\":" + std::to_string(purged) +
+                        ",\"more\":" + (more ? "true" : "false") +
                         ",\"nextExpiry\":");
   AppendOptional(next_expiry, &response->body);
   response->body.push_back('}');
@@ -236,15 +293,11 @@ constexpr Operation kOperations[] = {
     {"list", true, List},
     {"count", true, Count},
     {"usage", true, Usage},
-    {"create", false,
-     [](Store* s, std::string_view b, Response* r) {
-       return Settings(s, true, b, r);
-     }},
-    {"configure", false,
-     [](Store* s, std::string_view b, Response* r) {
-       return Settings(s, false, b, r);
-     }},
-    {"stats", false, Usage},
+    {"create", false, Create},
+    {"configure", false, Configure},
+    {"rotate", false, Rotate},
+    {"retire", false, Retire},
+    {"stats", false, Stats},
     {"purge", false, Purge},
 };
 
@@ -264,6 +317,13 @@ Status Run(Store* store, const Request& request, Response* response) {
     KV_RETURN_IF_ERROR(store->Authenticate(request.credential));
   }
   Status status = operation->run(store, request.body, response);
+  // Refusing a client's mistake took the store's time: it costs too. A
+  // refusal for the quota costs nothing (there is nothing left to charge).
+  if (operation->authenticated && !status.ok() &&
+      status.http_status() >= 400 && status.http_status() < 500 &&
+      status.code() != Code::kQuotaExceeded) {
+    store->ChargeRefusal();
+  }
   if (operation->authenticated) response->quota = store->Quota();
   // A refused request may still have started a new usage month: keep it.
   KV_RETURN_IF_ERROR(store->End());
@@ -274,7 +334,16 @@ Status Run(Store* store, const Request& request, Response* response) {
 
 Response Handle(Store* store, const Request& request) {
   Response response;
-  const Status status = Run(store, request, &response);
+  Status status = Run(store, request, &response);
+  if (status.ok() && response.body.size() > kMaxResponseBytes) {
+    // The page bounds make this unreachable; if they fail, refuse rather
+    // than hand the host a response no bound was meant to allow.
+    status = Status::Error(
+        Code::kInternalError,
+        "the response would be " + std::to_string(response.body.size()) +
+            " bytes, past the core's limit of " +
+            std::to_string(kMaxResponseBytes));
+  }
   if (status.ok()) return response;
   response.http_status = status.http_status();
   response.failed = status.code() == Code::kStorageError ||

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "kv_limits.h"
 #include "sqlite_storage.h"
 
 namespace kv {
@@ -188,7 +189,7 @@ TEST_F(ServiceTest, ListPagesThroughAPrefixWithCursors) {
   ASSERT_EQ(seen.size(), 25u);
   for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], i);
   EXPECT_EQ(Call("count", json::parse(R"({"prefix":["items"]})")),
-            json::parse(R"({"count":25})"));
+            json::parse(R"({"count":25,"cursor":null})"));
   const json keys_only = Call(
       "list",
       json::parse(
@@ -205,7 +206,122 @@ TEST_F(ServiceTest, ExpiryAsksTheHostToWakeTheStore) {
   EXPECT_EQ(entry["entries"][0]["expiresAt"], now_ms_ + 5000);
   now_ms_ += 5000;
   const json purge = Call("purge", json::object(), std::string());
-  EXPECT_EQ(purge, json::parse(R"({"purged":1,"nextExpiry":null})"));
+  EXPECT_EQ(purge,
+            json::parse(R"({"purged":1,"more":false,"nextExpiry":null})"));
+}
+
+// ---- Hardening (issue 10) ----
+
+TEST_F(ServiceTest, ARefusedRequestCostsOneOperationAQuotaRefusalNone) {
+  Call("configure", json::parse(R"({"limits":{"opsPerMonth":3}})"),
+       std::string());
+  Call("get", json::parse(R"({"keys":[["a"]],"extra":1})"));
+  EXPECT_EQ(last_status_, 400);
+  Call("set", {{"key", {std::string(3000, 'k')}}, {"value", 1}});
+  EXPECT_EQ(last_status_, 400);  // key_too_large
+  EXPECT_EQ(Call("usage", json::object())["usage"]["operations"], 2);
+  Call("get", json::parse(R"({"keys":[["a"]]})"));
+  EXPECT_EQ(last_status_, 200);  // the third and last operation
+  Call("get", json::parse(R"({"keys":[["a"]]})"));
+  EXPECT_EQ(last_status_, 429);
+  Call("get", json::parse(R"({"keys":"bad"})"));  // no operation left to pay
+  EXPECT_EQ(last_status_, 400);
+  EXPECT_EQ(Call("usage", json::object())["usage"]["operations"], 3);
+}
+
+TEST_F(ServiceTest, RotateReplacesTheCredentialAndReportsTheOneItReplaced) {
+  const json rotated = Call(
+      "rotate", {{"credential", std::string(64, 'a')}}, std::string());
+  ASSERT_EQ(last_status_, 200) << rotated;
+  EXPECT_EQ(rotated, json({{"previous", std::string(64, 'f')},
+                           {"generation", 2}}));
+  Call("get", json::parse(R"({"keys":[["a"]]})"));
+  EXPECT_EQ(last_status_, 401);  // the old credential
+  Call("get", json::parse(R"({"keys":[["a"]]})"), std::string(32, '\xaa'));
+  EXPECT_EQ(last_status_, 200);
+  Call("configure", {{"credential", std::string(64, 'b')}}, std::string());
+  EXPECT_EQ(last_status_, 400);  // only rotate changes it
+  Call("retire", json::object(), std::string());
+  EXPECT_EQ(last_status_, 200);
+  for (const char* operation : {"rotate", "configure", "stats"}) {
+    const json refused =
+        Call(operation,
+             std::string(operation) == "rotate"
+                 ? json{{"credential", std::string(64, 'c')}}
+                 : json::object(),
+             std::string());
+    EXPECT_EQ(last_status_, 404) << operation;
+    EXPECT_EQ(refused["error"]["code"], "store_not_found");
+  }
+}
+
+TEST_F(ServiceTest, IntegersNoDoubleHoldsAreRefusedNotRounded) {
+  // 2^53 + 1 would become 2^53 and name another key.
+  Call("set", json::parse(R"({"key":[9007199254740993],"value":1})"));
+  EXPECT_EQ(last_status_, 400);
+  json refused =
+      Call("set", json::parse(R"({"key":[9007199254740993],"value":1})"));
+  EXPECT_EQ(refused["error"]["code"], "invalid_key");
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("bigint"),
+            std::string::npos);
+  Call("set", json::parse(R"({"key":[18446744073709551615],"value":1})"));
+  EXPECT_EQ(last_status_, 400);
+  // Integers a double holds exactly are numbers as before.
+  Call("set", json::parse(R"({"key":[9007199254740992],"value":1})"));
+  EXPECT_EQ(last_status_, 200);
+  Call("set", json::parse(R"({"key":[1152921504606846976],"value":2})"));
+  EXPECT_EQ(last_status_, 200);
+  // Past 64 bits the literal reaches the double parser: same rule.
+  const std::string body = R"({"key":["v"],"value":)";
+  Response response;
+  for (const char* number :
+       {"123456789012345678901234567890", "-100000000000000000000001"}) {
+    ASSERT_TRUE(storage_
+                    ->Transaction([&] {
+                      response = Handle(store_.get(),
+                                        {"set", std::string(32, '\xff'),
+                                         body + number + "}", now_ms_});
+                      return true;
+                    })
+                    .ok());
+    EXPECT_EQ(response.http_status, 400) << number;
+    EXPECT_NE(response.body.find("invalid_json"), std::string::npos);
+  }
+  Call("set", json::parse(R"({"key":["v"],"value":100000000000000000000})"));
+  EXPECT_EQ(last_status_, 200);  // 1e20 is a double
+}
+
+TEST_F(ServiceTest, TheWorstListPageStaysWithinTheResponseBound) {
+  Call("configure",
+       json::parse(R"({"limits":{"opsPerMonth":null,"storageBytes":null}})"),
+       std::string());
+  // Control characters are six bytes each in JSON, and the cursor repeats
+  // the key: the largest rendering a key can have.
+  json mutations = json::array();
+  for (int i = 0; i < 1000; ++i) {
+    std::string part(2030, '\x01');
+    part.replace(0, 4, std::to_string(1000 + i));
+    mutations.push_back({{"type", "set"}, {"key", {part}}, {"value", 0}});
+    if (mutations.size() == 100 || i == 999) {
+      Call("atomic", {{"mutations", mutations}});
+      ASSERT_EQ(last_status_, 200);
+      mutations = json::array();
+    }
+  }
+  for (bool keys_only : {true, false}) {
+    json body = {{"prefix", json::array()}, {"limit", 1000},
+                 {"keysOnly", keys_only}};
+    size_t seen = 0;
+    for (;;) {
+      const json page = Call("list", body);
+      ASSERT_EQ(last_status_, 200);
+      EXPECT_LT(last_response_.body.size(), kMaxResponseBytes);
+      seen += page["entries"].size();
+      if (page["cursor"].is_null()) break;
+      body["cursor"] = page["cursor"];
+    }
+    EXPECT_EQ(seen, 1000u);
+  }
 }
 
 }  // namespace

@@ -50,6 +50,8 @@ CodeInfo InfoOf(Code code) {
       return {507, "storage_limit_exceeded"};
     case Code::kStoreExists:
       return {409, "store_exists"};
+    case Code::kStoreNotFound:
+      return {404, "store_not_found"};
     case Code::kInvalidToken:
       return {401, "invalid_token"};
     case Code::kNotFound:

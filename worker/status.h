@@ -35,6 +35,7 @@ enum class Code {
   kQuotaExceeded,
   kStorageLimitExceeded,
   kStoreExists,
+  kStoreNotFound,
   kInvalidToken,
   kNotFound,
   kStorageError,

@@ -123,6 +123,8 @@ Status Store::Begin(int64_t now_ms) {
   state_.usage_month = static_cast<uint32_t>(rows.at(0, 4).integer);
   state_.usage_ops = static_cast<uint64_t>(rows.at(0, 5).integer);
   state_.storage_bytes = static_cast<uint64_t>(rows.at(0, 6).integer);
+  state_.lifecycle = static_cast<Lifecycle>(rows.at(0, 7).integer);
+  state_.credential_generation = static_cast<uint64_t>(rows.at(0, 8).integer);
   const uint32_t month = MonthOf(now_ms);
   if (state_.usage_month != month) {
     state_.usage_month = month;
@@ -143,7 +145,10 @@ Status Store::End() {
        OptionalInteger(state_.limits.storage_bytes),
        SqlValue::Integer(state_.usage_month),
        SqlValue::Integer(static_cast<int64_t>(state_.usage_ops)),
-       SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes))},
+       SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes)),
+       SqlValue::Integer(static_cast<int64_t>(state_.lifecycle)),
+       SqlValue::Integer(
+           static_cast<int64_t>(state_.credential_generation))},
       &rows);
 }
 
@@ -155,22 +160,56 @@ Status Store::Authenticate(std::string_view credential) const {
   return Status::OK();
 }
 
-Status Store::ApplySettings(const SettingsRequest& settings, bool create) {
-  if (create) {
-    if (!settings.credential) {
-      return Status::Error(Code::kInvalidRequest,
-                           "creating a store needs a credential");
-    }
-    if (!state_.credential.empty()) {
-      return Status::Error(Code::kStoreExists, "the store exists already");
-    }
-    state_.limits = {kFreeTierOpsPerMonth, kFreeTierStorageBytes};
+Status Store::RequireLive() const {
+  if (state_.lifecycle == Lifecycle::kLive) return Status::OK();
+  return Status::Error(Code::kStoreNotFound,
+                       state_.lifecycle == Lifecycle::kDeleted
+                           ? "the store was deleted"
+                           : "the store does not exist");
+}
+
+Status Store::Create(const SettingsRequest& settings) {
+  if (!settings.credential) {
+    return Status::Error(Code::kInvalidRequest,
+                         "creating a store needs a credential");
   }
-  if (settings.credential) state_.credential = *settings.credential;
+  if (state_.lifecycle != Lifecycle::kNew) {
+    return Status::Error(Code::kStoreExists,
+                         "the store exists already (or was deleted)");
+  }
+  state_.lifecycle = Lifecycle::kLive;
+  state_.credential = *settings.credential;
+  state_.credential_generation = 1;
+  state_.limits = {kFreeTierOpsPerMonth, kFreeTierStorageBytes};
+  dirty_ = true;
+  return Configure(settings);
+}
+
+Status Store::Configure(const SettingsRequest& settings) {
+  KV_RETURN_IF_ERROR(RequireLive());
   if (settings.ops_per_month)
     state_.limits.ops_per_month = *settings.ops_per_month;
   if (settings.storage_bytes)
     state_.limits.storage_bytes = *settings.storage_bytes;
+  dirty_ = true;
+  return Status::OK();
+}
+
+Status Store::Rotate(std::string_view credential, std::string* previous,
+                     uint64_t* generation) {
+  KV_RETURN_IF_ERROR(RequireLive());
+  *previous = std::move(state_.credential);
+  state_.credential = std::string(credential);
+  *generation = ++state_.credential_generation;
+  dirty_ = true;
+  return Status::OK();
+}
+
+Status Store::Retire() {
+  // The host erased every row first; this marks the empty store deleted.
+  state_.lifecycle = Lifecycle::kDeleted;
+  state_.credential.clear();
+  state_.storage_bytes = 0;
   dirty_ = true;
   return Status::OK();
 }
@@ -203,6 +242,13 @@ Status Store::Charge(uint64_t operations) {
   return Status::OK();
 }
 
+void Store::ChargeRefusal() {
+  if (CheckOperations(kRefusedRequestOperations).ok()) {
+    state_.usage_ops += kRefusedRequestOperations;
+    dirty_ = true;
+  }
+}
+
 Status Store::Read(const ReadRequest& request, const EntryVisitor& visit,
                    bool charge) {
   if (charge) KV_RETURN_IF_ERROR(Charge(request.keys.size()));
@@ -222,6 +268,12 @@ Status Store::Read(const ReadRequest& request, const EntryVisitor& visit,
   return Status::OK();
 }
 
+uint64_t Store::OperationsLeft() const {
+  const std::optional<uint64_t>& limit = state_.limits.ops_per_month;
+  if (!limit) return UINT64_MAX;
+  return *limit > state_.usage_ops ? *limit - state_.usage_ops : 0;
+}
+
 Status Store::List(const ListRequest& request, const EntryVisitor& visit,
                    std::optional<std::string>* cursor) {
   std::string lower = request.selector.lower;
@@ -234,13 +286,17 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
       lower = *request.after + '\x00';
     }
   }
+  // Each entry costs one operation: read no more than the month has left,
+  // so a store near its quota gets a short page, never a free scan.
   KV_RETURN_IF_ERROR(CheckOperations(1));
+  const uint64_t limit = std::min<uint64_t>(request.limit, OperationsLeft());
   Rows rows;
   KV_RETURN_IF_ERROR(storage_->Execute(
       request.reverse ? Statement::kListReverse : Statement::kListForward,
       {SqlValue::Blob(lower), SqlValue::Blob(upper), SqlValue::Integer(now_ms_),
        SqlValue::Integer(request.keys_only ? 1 : 0),
-       SqlValue::Integer(static_cast<int64_t>(request.limit))},
+       SqlValue::Integer(static_cast<int64_t>(limit)),
+       SqlValue::Integer(static_cast<int64_t>(kMaxListPageBytes))},
       &rows));
   KV_RETURN_IF_ERROR(Charge(rows.size() > 0 ? rows.size() : 1));
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -249,21 +305,38 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
                     ReadExpiry(rows.at(i, 3))});
   }
   cursor->reset();
-  if (rows.size() == request.limit) {
+  // More may follow when the limit let `limit` rows through, or when the
+  // page bytes cut it shorter than what the limit let through.
+  const uint64_t scanned =
+      rows.empty() ? 0 : static_cast<uint64_t>(rows.at(0, 4).integer);
+  if (!rows.empty() && (scanned == limit || rows.size() < scanned)) {
     *cursor = MakeCursor(request.selector, rows.at(rows.size() - 1, 0).blob);
   }
   return Status::OK();
 }
 
-Status Store::Count(const Selector& selector, uint64_t* count) {
+Status Store::Count(const CountRequest& request, uint64_t* count,
+                    std::optional<std::string>* cursor) {
   KV_RETURN_IF_ERROR(CheckOperations(1));
+  const std::string lower =
+      request.after ? *request.after + '\x00' : request.selector.lower;
+  // Scan no more than the month's operations left pay for.
+  const uint64_t affordable =
+      OperationsLeft() > kMaxCountScanEntries / kEntriesPerCountOperation
+          ? kMaxCountScanEntries
+          : OperationsLeft() * kEntriesPerCountOperation;
   Rows rows;
   KV_RETURN_IF_ERROR(storage_->Execute(
       Statement::kCountEntries,
-      {SqlValue::Blob(selector.lower), SqlValue::Blob(selector.upper),
-       SqlValue::Integer(now_ms_)},
+      {SqlValue::Blob(lower), SqlValue::Blob(request.selector.upper),
+       SqlValue::Integer(now_ms_),
+       SqlValue::Integer(static_cast<int64_t>(affordable))},
       &rows));
   *count = static_cast<uint64_t>(rows.at(0, 0).integer);
+  cursor->reset();
+  if (*count == affordable) {
+    *cursor = MakeCursor(request.selector, rows.at(0, 1).blob);
+  }
   const uint64_t started =
       (*count + kEntriesPerCountOperation - 1) / kEntriesPerCountOperation;
   return Charge(started > 0 ? started : 1);
@@ -413,11 +486,14 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   return Status::OK();
 }
 
-Status Store::PurgeExpired(uint64_t* purged,
+Status Store::PurgeExpired(uint64_t* purged, bool* more,
                            std::optional<int64_t>* next_expiry_ms) {
   Rows rows;
-  KV_RETURN_IF_ERROR(storage_->Execute(Statement::kPurgeExpired,
-                                       {SqlValue::Integer(now_ms_)}, &rows));
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kPurgeExpired,
+      {SqlValue::Integer(now_ms_),
+       SqlValue::Integer(static_cast<int64_t>(kPurgeBatchEntries))},
+      &rows));
   uint64_t freed = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     freed += static_cast<uint64_t>(rows.at(i, 0).integer);
@@ -430,6 +506,7 @@ Status Store::PurgeExpired(uint64_t* purged,
   }
   KV_RETURN_IF_ERROR(storage_->Execute(Statement::kNextExpiry, {}, &rows));
   *next_expiry_ms = ReadExpiry(rows.at(0, 0));
+  *more = *next_expiry_ms && **next_expiry_ms <= now_ms_;
   return Status::OK();
 }
 

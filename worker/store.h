@@ -57,9 +57,18 @@ struct CommitResult {
   std::optional<int64_t> earliest_expiry_ms;  // of the entries it wrote
 };
 
+// Where a store is in its life. The Worker's own directory is kNew forever;
+// a store is created once and deleted once, and never comes back: only
+// `create` moves it out of kNew, and nothing moves it out of kDeleted.
+enum class Lifecycle : int64_t { kNew = 0, kLive = 1, kDeleted = 2 };
+
 // The store's persistent state: one row, read by Begin, written by End.
 struct StoreState {
   std::string credential;  // SHA-256 of the access token; empty: none
+  // Bumped by each credential change, so the Worker's directory can tell
+  // which of two racing rotations is the later one.
+  uint64_t credential_generation = 0;
+  Lifecycle lifecycle = Lifecycle::kNew;
   Version version = 0;     // of the last commit
   Limits limits;
   uint32_t usage_month = 0;  // YYYYMM that usage_ops counts
@@ -92,10 +101,20 @@ class Store {
   // (the Worker's own directory) accepts only an empty one.
   Status Authenticate(std::string_view credential) const;
 
-  // Applies settings from the Worker. `create` sets up a new store: it needs
-  // a credential, refuses a store that has one, and gives limits the request
-  // leaves out the free tier's values.
-  Status ApplySettings(const SettingsRequest& settings, bool create);
+  // Settings from the Worker. Create sets up a new store with `credential`
+  // (the free tier's limits where `settings` leaves them out); it refuses a
+  // store that was ever created. Configure changes limits, Rotate the
+  // credential (reporting the one it replaced and the new generation), and
+  // Retire marks the store deleted after the host erased its data. All but
+  // Create refuse a store that is not live with kStoreNotFound, so a
+  // setting racing a delete can never bring the store back.
+  Status Create(const SettingsRequest& settings);
+  Status Configure(const SettingsRequest& settings);
+  Status Rotate(std::string_view credential, std::string* previous,
+                uint64_t* generation);
+  Status Retire();
+  // kStoreNotFound unless the store is live.
+  Status RequireLive() const;
 
   // Reads each key of `request` and passes its entry to `visit`, in order.
   // Costs one operation per key when `charge` (a watch re-reading its keys
@@ -104,21 +123,32 @@ class Store {
               bool charge = true);
 
   // Lists live entries in key order (descending when reversed), passing each
-  // to `visit`. Sets *cursor when the limit was reached, so more may follow.
-  // Costs one operation per entry returned, at least one.
+  // to `visit`: at most the request's limit, no more than the operations
+  // left this month, and no more than kMaxListPageBytes. Sets *cursor when
+  // more may follow. Costs one operation per entry returned, at least one.
   Status List(const ListRequest& request, const EntryVisitor& visit,
               std::optional<std::string>* cursor);
 
-  // Counts live entries; costs one operation per 1,000 counted, at least one.
-  Status Count(const Selector& selector, uint64_t* count);
+  // Counts live entries, scanning at most kMaxCountScanEntries and no more
+  // than the operations left this month pay for; sets *cursor when it
+  // stopped before the end. Costs one operation per 1,000 counted, at least
+  // one.
+  Status Count(const CountRequest& request, uint64_t* count,
+               std::optional<std::string>* cursor);
 
   // Costs one operation per check, plus one per mutation when it commits;
   // at least one.
   Status Commit(const CommitRequest& request, CommitResult* result);
 
-  // Deletes entries that have expired and frees their storage; sets
-  // *next_expiry_ms to the earliest expiry still ahead, if any.
-  Status PurgeExpired(uint64_t* purged, std::optional<int64_t>* next_expiry_ms);
+  // Deletes up to kPurgeBatchEntries expired entries and frees their
+  // storage; sets *more when expired entries remain, and *next_expiry_ms to
+  // the earliest expiry of the rest, if any.
+  Status PurgeExpired(uint64_t* purged, bool* more,
+                      std::optional<int64_t>* next_expiry_ms);
+
+  // Charges a request refused for a client mistake
+  // (kRefusedRequestOperations), unless that would pass the monthly limit.
+  void ChargeRefusal();
 
   const StoreState& state() const { return state_; }
   std::optional<QuotaReport> Quota() const;
@@ -126,6 +156,8 @@ class Store {
  private:
   // Refuses `operations` more when they would pass the monthly limit.
   Status CheckOperations(uint64_t operations) const;
+  // Operations left this month (UINT64_MAX when unlimited).
+  uint64_t OperationsLeft() const;
   Status Charge(uint64_t operations);
   // Works out, before anything is written, the new value of each counter
   // mutation (into (*counters)[i]) and the storage the commit adds (negative:

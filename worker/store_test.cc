@@ -107,12 +107,17 @@ class StoreTest : public ::testing::Test {
     return entry;
   }
 
+  // Creates the store with these limits, or changes them once it exists.
   void SetLimits(std::optional<uint64_t> ops, std::optional<uint64_t> bytes) {
     SettingsRequest settings;
     settings.ops_per_month = ops;
     settings.storage_bytes = bytes;
-    ASSERT_TRUE(
-        Request([&] { return store_->ApplySettings(settings, false); }).ok());
+    if (State().lifecycle == Lifecycle::kNew) {
+      settings.credential = std::string(32, '\x07');
+      ASSERT_TRUE(Request([&] { return store_->Create(settings); }).ok());
+    } else {
+      ASSERT_TRUE(Request([&] { return store_->Configure(settings); }).ok());
+    }
   }
 
   StoreState State() {
@@ -244,9 +249,8 @@ TEST_F(StoreTest, CredentialIsComparedExactly) {
   EXPECT_TRUE(Request([&] { return store_->Authenticate(""); }).ok());
   SettingsRequest create;
   create.credential = std::string(32, '\x01');
-  ASSERT_TRUE(
-      Request([&] { return store_->ApplySettings(create, true); }).ok());
-  EXPECT_EQ(Request([&] { return store_->ApplySettings(create, true); }).code(),
+  ASSERT_TRUE(Request([&] { return store_->Create(create); }).ok());
+  EXPECT_EQ(Request([&] { return store_->Create(create); }).code(),
             Code::kStoreExists);
   EXPECT_TRUE(Request([&] {
                 return store_->Authenticate(std::string(32, '\x01'));
@@ -296,8 +300,11 @@ TEST_F(StoreTest, CountingRules) {
   EXPECT_EQ(ListKeys(list, &cursor).size(), 2u);  // 2 entries
   EXPECT_EQ(State().usage_ops, 7u);
   uint64_t count;
-  ASSERT_TRUE(
-      Request([&] { return store_->Count(list.selector, &count); }).ok());
+  ASSERT_TRUE(Request([&] {
+                return store_->Count({list.selector, std::nullopt}, &count,
+                                     &cursor);
+              }).ok());
+  EXPECT_EQ(cursor, std::nullopt);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(State().usage_ops, 8u);  // a count of up to 1,000 costs one
 }
@@ -357,10 +364,13 @@ TEST_F(StoreTest, ExpiredEntriesVanishAtTheirExpiryAndPurgeFreesThem) {
   EXPECT_TRUE(MustCommit({{{Key("a"), std::nullopt}}, {}}).ok);
   EXPECT_EQ(State().storage_bytes, 2 * (3 + 1u));  // not purged yet
   uint64_t purged;
+  bool more;
   std::optional<int64_t> next;
-  ASSERT_TRUE(
-      Request([&] { return store_->PurgeExpired(&purged, &next); }).ok());
+  ASSERT_TRUE(Request([&] {
+                return store_->PurgeExpired(&purged, &more, &next);
+              }).ok());
   EXPECT_EQ(purged, 1u);
+  EXPECT_FALSE(more);
   EXPECT_EQ(next, std::nullopt);
   EXPECT_EQ(State().storage_bytes, 3 + 1u);
   // Deleting an expired entry reports that nothing was there.
@@ -438,6 +448,179 @@ TEST_F(StoreTest, ACounterMutationOnJsonRejectsTheWholeCommit) {
   EXPECT_NE(status.message().find("mutations[1]"), std::string::npos);
   EXPECT_FALSE(Read("other").found);
   EXPECT_EQ(Read("json").value, "5");
+}
+
+// ---- Hardening (issue 10): lifecycle, bounded pages and scans, purge ----
+
+TEST_F(StoreTest, OnlyCreateBringsAStoreToLifeAndNothingBringsItBack) {
+  std::string previous;
+  uint64_t generation;
+  const std::string first(32, '\x01');
+  const std::string second(32, '\x02');
+  // Before it exists, a rotation or a limit change finds no store.
+  EXPECT_EQ(Request([&] {
+              return store_->Rotate(second, &previous, &generation);
+            }).code(),
+            Code::kStoreNotFound);
+  EXPECT_EQ(Request([&] { return store_->Configure({}); }).code(),
+            Code::kStoreNotFound);
+  SettingsRequest create;
+  create.credential = first;
+  ASSERT_TRUE(Request([&] { return store_->Create(create); }).ok());
+  EXPECT_EQ(State().credential_generation, 1u);
+  ASSERT_TRUE(Request([&] {
+                return store_->Rotate(second, &previous, &generation);
+              }).ok());
+  EXPECT_EQ(previous, first);
+  EXPECT_EQ(generation, 2u);
+  EXPECT_TRUE(Request([&] { return store_->Authenticate(second); }).ok());
+  EXPECT_EQ(Request([&] { return store_->Authenticate(first); }).code(),
+            Code::kInvalidToken);
+  // Deleted: every setting is refused, the credential is gone, and the
+  // store cannot be created again under the same name.
+  ASSERT_TRUE(Request([&] { return store_->Retire(); }).ok());
+  EXPECT_EQ(Request([&] {
+              return store_->Rotate(first, &previous, &generation);
+            }).code(),
+            Code::kStoreNotFound);
+  EXPECT_EQ(Request([&] { return store_->Configure({}); }).code(),
+            Code::kStoreNotFound);
+  EXPECT_EQ(Request([&] { return store_->Create(create); }).code(),
+            Code::kStoreExists);
+  EXPECT_EQ(Request([&] { return store_->Authenticate(second); }).code(),
+            Code::kInvalidToken);
+  EXPECT_EQ(State().lifecycle, Lifecycle::kDeleted);
+}
+
+TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
+  SetLimits(std::nullopt, std::nullopt);
+  const std::string value = "\"" + std::string(16 * 1024 - 2, 'v') + "\"";
+  constexpr int kEntries = 200;  // 3.2 MiB of values
+  for (int i = 0; i < kEntries; i += 40) {
+    CommitRequest commit;
+    for (int j = i; j < i + 40; ++j) {
+      char name[8];
+      std::snprintf(name, sizeof name, "k%03d", j);
+      commit.mutations.push_back(Set(name, value));
+    }
+    MustCommit(std::move(commit));
+  }
+  ListRequest request;
+  request.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
+  request.limit = kMaxListLimit;
+  for (bool reverse : {false, true}) {
+    request.reverse = reverse;
+    request.after.reset();
+    std::vector<std::string> all;
+    std::optional<std::string> cursor;
+    do {
+      size_t page_bytes = 0;
+      size_t page_entries = 0;
+      const Status status = Request([&] {
+        return store_->List(
+            request,
+            [&](const EntryView& entry) {
+              all.push_back(std::string(entry.key));
+              page_bytes += entry.key.size() + entry.value.size();
+              ++page_entries;
+            },
+            &cursor);
+      });
+      ASSERT_TRUE(status.ok()) << status.message();
+      // The page ends with the entry that reaches the bound.
+      EXPECT_LT(page_bytes - (value.size() + Key("k000").size()),
+                kMaxListPageBytes);
+      if (cursor) {
+        EXPECT_GE(page_bytes, kMaxListPageBytes);
+        request.after = all.back();
+      }
+      EXPECT_GT(page_entries, 0u);
+    } while (cursor);
+    ASSERT_EQ(all.size(), static_cast<size_t>(kEntries)) << reverse;
+    for (size_t i = 1; i < all.size(); ++i) {
+      EXPECT_EQ(all[i - 1] < all[i], !reverse);
+    }
+  }
+  // Without values the same entries fit one page.
+  request.keys_only = true;
+  request.after.reset();
+  std::optional<std::string> cursor;
+  EXPECT_EQ(ListKeys(request, &cursor).size(), static_cast<size_t>(kEntries));
+  EXPECT_EQ(cursor, std::nullopt);
+}
+
+TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
+  SetLimits(std::nullopt, std::nullopt);
+  CommitRequest commit;
+  for (int i = 0; i < 1500; ++i) {
+    commit.mutations.push_back(Set("k" + std::to_string(10000 + i), "1"));
+    if (commit.mutations.size() == kMaxMutationsPerCommit) {
+      MustCommit(std::move(commit));
+      commit = {};
+    }
+  }
+  MustCommit(std::move(commit));
+  const Selector all{std::string(1, '\0'), std::string(1, '\xff'), 0};
+  // Three operations left: a list of 10 gets a page of 3 and a cursor.
+  SetLimits(State().usage_ops + 3, std::nullopt);
+  ListRequest list;
+  list.selector = all;
+  list.limit = 10;
+  std::optional<std::string> cursor;
+  EXPECT_EQ(ListKeys(list, &cursor).size(), 3u);
+  EXPECT_NE(cursor, std::nullopt);
+  EXPECT_EQ(Request([&] { return store_->List(list, [](auto&) {}, &cursor); })
+                .code(),
+            Code::kQuotaExceeded);
+  // One operation left pays for counting 1,000 entries: the count stops
+  // there with a cursor, and resumes from it once the limit is raised.
+  SetLimits(State().usage_ops + 1, std::nullopt);
+  uint64_t count = 0;
+  ASSERT_TRUE(Request([&] {
+                return store_->Count({all, std::nullopt}, &count, &cursor);
+              }).ok());
+  EXPECT_EQ(count, 1000u);
+  ASSERT_NE(cursor, std::nullopt);
+  EXPECT_EQ(State().usage_ops, *State().limits.ops_per_month);
+  SetLimits(std::nullopt, std::nullopt);
+  CountRequest rest{all, Key("k" + std::to_string(10000 + 999))};
+  ASSERT_TRUE(Request([&] {
+                return store_->Count(rest, &count, &cursor);
+              }).ok());
+  EXPECT_EQ(count, 500u);
+  EXPECT_EQ(cursor, std::nullopt);
+}
+
+TEST_F(StoreTest, PurgeDeletesInBoundedBatches) {
+  SetLimits(std::nullopt, std::nullopt);
+  constexpr size_t kExpired = 2 * kPurgeBatchEntries + 7;
+  CommitRequest commit;
+  for (size_t i = 0; i < kExpired; ++i) {
+    commit.mutations.push_back(Set("e" + std::to_string(i), "1", 10));
+    if (commit.mutations.size() == kMaxMutationsPerCommit) {
+      MustCommit(std::move(commit));
+      commit = {};
+    }
+  }
+  commit.mutations.push_back(Set("later", "1", 60000));
+  MustCommit(std::move(commit));
+  const uint64_t stored = State().storage_bytes;
+  now_ms_ += 10;
+  std::vector<uint64_t> batches;
+  bool more = true;
+  std::optional<int64_t> next;
+  while (more) {
+    uint64_t purged;
+    ASSERT_TRUE(Request([&] {
+                  return store_->PurgeExpired(&purged, &more, &next);
+                }).ok());
+    batches.push_back(purged);
+  }
+  EXPECT_EQ(batches, (std::vector<uint64_t>{kPurgeBatchEntries,
+                                            kPurgeBatchEntries, 7}));
+  EXPECT_EQ(next, kNov26 + 60000);
+  EXPECT_EQ(State().storage_bytes, Key("later").size() + 1);
+  EXPECT_LT(State().storage_bytes, stored);
 }
 
 TEST(SqliteStorageTest, DataSurvivesReopening) {

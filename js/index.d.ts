@@ -64,6 +64,23 @@ export interface KvImportProgress {
   batches: number;
 }
 
+/**
+ * What a failed `import()` rejects with besides its error (a KvError when a
+ * batch failed, a TypeError for a line that is not an exported entry): the
+ * counts so far and which lines landed.
+ */
+export interface KvImportFailure extends KvImportProgress {
+  /**
+   * The number (from 1) of the last input line whose entry is committed, 0 if
+   * none: every line up to it landed (or was blank or expired), no later line
+   * did. Resume with the lines after it. After `network_error` or
+   * `http_<status>` the batch from `failedLine` on may have landed too, whole.
+   */
+  linesCommitted: number;
+  /** The first line of the batch that failed (named in the message), or the line that is not an exported entry. */
+  failedLine: number;
+}
+
 /** One event of a watch: every watched key's entry, and the indexes of those that changed. */
 export interface KvWatchEvent<T> {
   entries: KvEntryMaybe<T>[];
@@ -141,7 +158,15 @@ export interface Kv {
   usage(): Promise<KvUsage>;
   /** The entries of a selector (default: all) as newline-delimited JSON lines. */
   export(selector?: KvListSelector): AsyncIterable<string>;
-  /** Writes exported lines in atomic batches; keeps expiry, skips expired entries. */
+  /**
+   * Writes exported lines in atomic batches; keeps expiry, skips expired entries.
+   * A batch stays within the store's commit limits as the store counts them
+   * (800 KiB of encoded keys plus stored values, 2 MiB of request); an entry
+   * over the key or value limit is sent alone. On failure nothing more is sent
+   * and it rejects with a KvError (the store's code and status; the store's
+   * own error as `cause`) or a TypeError (a malformed line), which also has
+   * the fields of KvImportFailure: which lines landed.
+   */
   import(
     source: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
     options?: { batchSize?: number; onProgress?: (progress: KvImportProgress) => void },
@@ -169,6 +194,13 @@ export interface AtomicOperation {
   /** Sends the operation; `await` it before reading `ok`. */
   commit(): Promise<KvCommitResult | KvCommitError>;
 }
+
+/**
+ * The length in bytes of a key's encoding (docs/key-encoding.md), which the
+ * store counts against its 2,048-byte key limit and, with the values, its
+ * 800 KiB commit limit. Throws TypeError for what is not a key.
+ */
+export function encodedKeyLength(key: KvKey): number;
 
 /** A refusal by the store (its `code`, e.g. `invalid_token`), `http_<status>` for an answer that is not the API's, or `network_error`. */
 export class KvError extends Error {

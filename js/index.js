@@ -1,13 +1,21 @@
 // ESM client of the key-value store: a thin layer over docs/http-api.md.
 // No dependencies, so it runs unchanged on Node >= 20, Deno, Bun and Workers.
 
-const MAX_KEYS_PER_GET = 100;
-const MAX_LIST_BATCH = 1000;
-const MAX_KEYS_PER_WATCH = 10;
-const MAX_MUTATIONS = 1000;
+// The store's limits, as worker/kv_limits.h sets them (docs/http-api.md lists them).
+const MAX_KEYS_PER_GET = 100; // kMaxKeysPerGet
+const MAX_LIST_BATCH = 1000; // kMaxListLimit
+const MAX_KEYS_PER_WATCH = 10; // kMaxKeysPerWatch
+const MAX_MUTATIONS = 1000; // kMaxMutationsPerCommit
+const MAX_REQUEST_BYTES = 2 * 1024 * 1024; // kMaxRequestBytes: one request body
+const MAX_KEY_BYTES = 2048; // kMaxKeyBytes: one encoded key (encodedKeyLength)
+const MAX_VALUE_BYTES = 16 * 1024; // kMaxValueBytes: one value as the core serializes it (storedValueLength)
+// kMaxCommitBytes: encoded key bytes plus stored value bytes of all checks and
+// mutations of one commit (worker/request.cc, CheckCommitSize).
+const MAX_COMMIT_BYTES = 800 * 1024;
+// A u64 counter is stored in 9 bytes (worker/counter.cc, EncodeCounter).
+const COUNTER_BYTES = 9;
+
 const IMPORT_BATCH_SIZE = 500;
-// Under the 800 KiB a commit may carry, leaving room for the keys' encoding.
-const IMPORT_BATCH_BYTES = 512 * 1024;
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_LAST_MS = 5000;
 const DEFAULT_BATCH_SIZE = 100;
@@ -117,8 +125,16 @@ class Kv {
 
   /** How many live entries a selector holds. */
   async count(selector) {
-    const { count } = await this.#post('count', encodeSelector(selector));
-    return count;
+    // The store counts at most 100,000 entries a request (kMaxCountScanEntries)
+    // and answers a cursor for the rest: follow it to the end.
+    const body = encodeSelector(selector);
+    let total = 0;
+    for (;;) {
+      const { count, cursor } = await this.#post('count', body);
+      total += count;
+      if (cursor === null || cursor === undefined) return total;
+      body.cursor = cursor;
+    }
   }
 
   /** The store's limits and this month's usage. */
@@ -145,40 +161,65 @@ class Kv {
    * atomically. Entries keep their expiry; those already expired are
    * skipped. Versions are this store's own. Calls `onProgress({ imported,
    * skipped, batches })` after each batch and resolves to the same counts.
+   *
+   * A batch holds at most `batchSize` entries and never more than the store
+   * takes in one commit: its encoded keys plus stored values stay within the
+   * 800 KiB commit limit, counted as the store counts them, and its request
+   * within 2 MiB. An entry over a limit of its own (a key over 2,048 bytes, a
+   * value over 16 KiB) is sent alone, after the lines before it, so the
+   * store's refusal names that line.
+   *
+   * On failure nothing more is sent, and the import rejects with an error
+   * that says which lines landed: a KvError (the store's `code` and `status`,
+   * the original error as `cause`) when a batch failed, a TypeError for a line
+   * that is not an exported entry. Besides the counts so far (`imported`,
+   * `skipped`, `batches`) it carries `linesCommitted`, the number of the last
+   * line whose entry is committed (0 if none): the entries of every line up
+   * to it landed, none after it did. `failedLine` is the first line of the
+   * batch that failed (or the malformed line), which the message names; to
+   * resume, import again from line `linesCommitted + 1`. When the answer was
+   * lost (`network_error`, `http_<status>`), the failed batch may also have
+   * landed, whole: the message says so and names its lines.
    */
   async import(source, { batchSize = IMPORT_BATCH_SIZE, onProgress } = {}) {
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= MAX_MUTATIONS)) {
       throw new TypeError(`import() batchSize must be a whole number from 1 to ${MAX_MUTATIONS}, got ${describe(batchSize)}`);
     }
     const progress = { imported: 0, skipped: 0, batches: 0 };
-    let batch = this.atomic();
-    let size = 0;
-    let bytes = 0;
+    let linesCommitted = 0;
+    let batch = new ImportBatch();
     const flush = async () => {
-      if (size === 0) return;
-      await batch.commit();
-      progress.imported += size;
+      if (batch.mutations.length === 0) return;
+      const sent = batch;
+      batch = new ImportBatch();
+      try {
+        await this.#post('atomic', { checks: [], mutations: sent.mutations });
+      } catch (error) {
+        throw importBatchFailure(error, sent, progress, linesCommitted);
+      }
+      progress.imported += sent.mutations.length;
       progress.batches++;
+      linesCommitted = sent.lastLine;
       onProgress?.({ ...progress });
-      batch = this.atomic();
-      size = 0;
-      bytes = 0;
     };
     let lineNumber = 0;
     for await (const line of lines(source)) {
       lineNumber++;
       if (line.trim() === '') continue;
-      const { key, value, expireIn } = parseExportLine(line, lineNumber);
-      if (expireIn !== undefined && expireIn <= 0) {
+      let entry;
+      try {
+        entry = importEntry(line, lineNumber);
+      } catch (error) {
+        throw importLineFailure(error, lineNumber, progress, linesCommitted);
+      }
+      if (entry === null) {
         progress.skipped++;
         continue;
       }
-      // The line bounds the entry's stored key and value bytes.
-      const entryBytes = byteLength(line);
-      if (size === batchSize || bytes + entryBytes > IMPORT_BATCH_BYTES) await flush();
-      batch.set(key, value, expireIn === undefined ? undefined : { expireIn });
-      size++;
-      bytes += entryBytes;
+      if (entry.alone) await flush();
+      else if (!batch.fits(entry, batchSize)) await flush();
+      batch.add(entry, lineNumber);
+      if (entry.alone) await flush();
     }
     await flush();
     return progress;
@@ -221,6 +262,7 @@ class Kv {
     let versions = null; // of the last event yielded
     let delay = RECONNECT_FIRST_MS;
     while (!signal.aborted) {
+      let lifetimeReached = false;
       try {
         const response = await fetch(url, this.#requestInit('POST', { keys: wireKeys }, signal));
         if (!response.ok) {
@@ -229,6 +271,10 @@ class Kv {
         }
         for await (const event of serverSentEvents(response.body)) {
           if (event.type === 'error') throw errorOf('POST', url, 200, parseJson(event.data), event.data);
+          if (event.type === 'end') {
+            lifetimeReached = true; // the store closes every stream after a while: reconnect at once
+            break;
+          }
           const { entries, changed } = JSON.parse(event.data);
           // After a reconnect the first event holds every key: keep only what changed meanwhile.
           const news = versions === null ? changed : entries.flatMap((entry, i) => (entry.version !== versions[i] ? [i] : []));
@@ -243,6 +289,7 @@ class Kv {
         }
         // A dropped connection: try again, waiting longer each time.
       }
+      if (lifetimeReached) continue;
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, RECONNECT_LAST_MS);
     }
@@ -335,13 +382,101 @@ function parseExportLine(line, lineNumber) {
   } catch {
     throw new TypeError(`${where} has a malformed key: ${JSON.stringify(wire.key).slice(0, 100)}`);
   }
-  const value = wire.valueType === 'u64' ? new KvU64(BigInt(wire.value)) : wire.value;
+  let value = wire.value;
+  if (wire.valueType === 'u64') {
+    if (!(typeof value === 'string' && /^(0|[1-9][0-9]*)$/.test(value) && BigInt(value) <= MAX_U64)) {
+      throw new TypeError(`${where} has a malformed u64 value: ${JSON.stringify(value)?.slice(0, 100)}`);
+    }
+    value = new KvU64(BigInt(value));
+  }
   const expireIn = wire.expiresAt === undefined ? undefined : Math.ceil(wire.expiresAt - Date.now());
   return { key, value, expireIn };
 }
 
-function byteLength(text) {
-  return new TextEncoder().encode(text).length;
+// An export line as the set mutation import() sends, with the bytes it adds
+// to a commit as the store counts them (encoded key plus stored value) and to
+// the request body; null when the entry has expired already.
+function importEntry(line, lineNumber) {
+  const { key, value, expireIn } = parseExportLine(line, lineNumber);
+  if (expireIn !== undefined && expireIn <= 0) return null;
+  const mutation = setMutation(key, value, expireIn === undefined ? undefined : { expireIn }, `import line ${lineNumber}`);
+  const keyBytes = encodedKeyPartsLength(key);
+  const valueBytes = mutation.valueType === 'u64' ? COUNTER_BYTES : storedValueLength(mutation.value);
+  return {
+    mutation,
+    commitBytes: keyBytes + valueBytes,
+    requestBytes: utf8Length(JSON.stringify(mutation)),
+    // Over a limit of its own: the store refuses it whatever else the batch holds.
+    alone: keyBytes > MAX_KEY_BYTES || valueBytes > MAX_VALUE_BYTES,
+  };
+}
+
+// The bytes of an atomic request without checks or mutations: {"checks":[],"mutations":[]}.
+const EMPTY_COMMIT_REQUEST_BYTES = 28;
+
+/** The entries of one import() commit, and the bytes the store counts of them. */
+class ImportBatch {
+  mutations = [];
+  commitBytes = 0;
+  requestBytes = EMPTY_COMMIT_REQUEST_BYTES;
+  firstLine = 0;
+  lastLine = 0;
+
+  // Whether the store takes this batch with `entry` added: kMaxMutationsPerCommit
+  // (or the smaller batchSize), kMaxCommitBytes and kMaxRequestBytes.
+  fits(entry, batchSize) {
+    const count = this.mutations.length;
+    if (count === 0) return true;
+    return (
+      count < batchSize &&
+      this.commitBytes + entry.commitBytes <= MAX_COMMIT_BYTES &&
+      this.requestBytes + 1 + entry.requestBytes <= MAX_REQUEST_BYTES // 1: the comma before it
+    );
+  }
+
+  add(entry, lineNumber) {
+    if (this.mutations.length === 0) this.firstLine = lineNumber;
+    else this.requestBytes += 1;
+    this.mutations.push(entry.mutation);
+    this.commitBytes += entry.commitBytes;
+    this.requestBytes += entry.requestBytes;
+    this.lastLine = lineNumber;
+  }
+}
+
+// What import() has committed, for the message of its failure.
+function landedSummary(progress, linesCommitted) {
+  if (linesCommitted === 0) return 'No line has landed.';
+  const entries = `${progress.imported} ${progress.imported === 1 ? 'entry' : 'entries'}`;
+  const lines = linesCommitted === 1 ? 'Line 1 has' : `Lines 1 to ${linesCommitted} have`;
+  return `${lines} landed (${entries}); to resume, import from line ${linesCommitted + 1}.`;
+}
+
+// The KvError import() rejects with when a batch fails: the store's code and
+// status, and which lines landed.
+function importBatchFailure(error, batch, progress, linesCommitted) {
+  const lines = batch.firstLine === batch.lastLine ? `line ${batch.firstLine}` : `lines ${batch.firstLine} to ${batch.lastLine}`;
+  const code = error?.code ?? 'network_error';
+  const lost = code === 'network_error' || code.startsWith('http_');
+  const what = lost
+    ? `the batch of ${lines} failed without the store's answer, so it may have landed, whole: ${error?.message ?? error}`
+    : `the store refused the batch of ${lines}, so none of it landed: ${error.message}`;
+  const failure = new KvError(
+    code,
+    error?.status ?? null,
+    `import stopped at line ${batch.firstLine}: ${what}. ${landedSummary(progress, linesCommitted)}`,
+    { cause: error },
+  );
+  return Object.assign(failure, { ...progress, linesCommitted, failedLine: batch.firstLine });
+}
+
+// The error import() rejects with for a line it cannot import (a TypeError
+// naming the line), with which lines landed.
+function importLineFailure(error, lineNumber, progress, linesCommitted) {
+  const fields = { ...progress, linesCommitted, failedLine: lineNumber };
+  if (!(error instanceof TypeError)) return Object.assign(error, fields);
+  const failure = new TypeError(`${error.message}. ${landedSummary(progress, linesCommitted)}`, { cause: error });
+  return Object.assign(failure, fields);
 }
 
 // Parses a text/event-stream body into { type, data } events.
@@ -355,11 +490,14 @@ async function* serverSentEvents(body) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const event = { type: 'message', data: '' };
+      let fields = 0;
       for (const line of block.split('\n')) {
         if (line.startsWith('event: ')) event.type = line.slice(7);
         else if (line.startsWith('data: ')) event.data += line.slice(6);
+        else continue; // a comment (": keep-alive"), which only keeps the stream alive
+        fields++;
       }
-      yield event;
+      if (fields > 0) yield event;
     }
   }
 }
@@ -388,13 +526,7 @@ class AtomicOperation {
   }
 
   set(key, value, options) {
-    const path = `mutations[${this.#mutations.length}]`;
-    this.#mutations.push({
-      type: 'set',
-      key: encodeKey(key, `${path}.key`),
-      ...encodeValue(value, `${path}.value`),
-      ...encodeSetOptions(options, `${path}.options`),
-    });
+    this.#mutations.push(setMutation(key, value, options, `mutations[${this.#mutations.length}]`));
     return this;
   }
 
@@ -497,6 +629,16 @@ function toU64(n, path) {
 function encodeValue(value, path) {
   if (value instanceof KvU64) return { value: value.value.toString(), valueType: 'u64' };
   return { value: toJsonValue(value, path) };
+}
+
+// The wire form of a set (AtomicOperation.set, import()).
+function setMutation(key, value, options, path) {
+  return {
+    type: 'set',
+    key: encodeKey(key, `${path}.key`),
+    ...encodeValue(value, `${path}.value`),
+    ...encodeSetOptions(options, `${path}.options`),
+  };
 }
 
 function encodeSetOptions(options, path) {
@@ -609,6 +751,127 @@ function encodeKeyPart(part, path) {
   }
   if (part instanceof Uint8Array) return { bytes: encodeBase64(part) };
   throw new TypeError(`${path} is ${describe(part)}; ${ALLOWED_KEY_PARTS}`);
+}
+
+/**
+ * The length of a key's encoding (docs/key-encoding.md, worker/key_codec.cc):
+ * what the store counts against the 2,048-byte key limit (kMaxKeyBytes) and,
+ * with the values, the 800 KiB commit limit (kMaxCommitBytes).
+ */
+export function encodedKeyLength(key) {
+  encodeKey(key, 'key'); // refuses what is not a key, as every method does
+  return encodedKeyPartsLength(key);
+}
+
+// The parts' encodings concatenated, with no count, separator or terminator.
+function encodedKeyPartsLength(parts) {
+  let length = 0;
+  for (const part of parts) length += encodedKeyPartLength(part);
+  return length;
+}
+
+function encodedKeyPartLength(part) {
+  switch (typeof part) {
+    case 'string':
+      // 0x02, the UTF-8 bytes with each 0x00 written 0x00 0xFF, then 0x00.
+      return 2 + utf8Length(part) + zeroCount(part);
+    case 'number':
+      return 9; // 0x21 and the 8 bytes of the binary64
+    case 'boolean':
+      return 1; // 0x26 or 0x27
+    case 'bigint': {
+      // Zero is 0x14; 1 to 8 magnitude bytes follow their type code; 9 to 255
+      // follow 0x1D or 0x0B and a length byte.
+      const magnitude = part < 0n ? -part : part;
+      const bytes = magnitude === 0n ? 0 : Math.ceil(magnitude.toString(16).length / 2);
+      return bytes === 0 ? 1 : bytes <= 8 ? 1 + bytes : 2 + bytes;
+    }
+  }
+  // A Uint8Array: 0x01, the bytes with each 0x00 written 0x00 0xFF, then 0x00.
+  let zeros = 0;
+  for (const byte of part) if (byte === 0) zeros++;
+  return 2 + part.length + zeros;
+}
+
+function zeroCount(text) {
+  let zeros = 0;
+  for (let at = text.indexOf('\u0000'); at >= 0; at = text.indexOf('\u0000', at + 1)) zeros++;
+  return zeros;
+}
+
+// UTF-8 bytes of a string, as TextEncoder writes it (a lone surrogate as U+FFFD).
+function utf8Length(text) {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) length += 1;
+    else if (unit < 0x800) length += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
+}
+
+/**
+ * The bytes the store keeps of a JSON value (from toJsonValue): its compact
+ * UTF-8 JSON as the core writes it with Boost.JSON (worker/request.cc,
+ * SerializeValue), which is what kMaxValueBytes and kMaxCommitBytes count.
+ * That is JSON.stringify's length but for numbers (storedNumberLength).
+ */
+function storedValueLength(value) {
+  switch (typeof value) {
+    case 'string':
+      return jsonStringLength(value);
+    case 'number':
+      return storedNumberLength(value);
+    case 'boolean':
+      return value ? 4 : 5;
+  }
+  if (value === null) return 4;
+  if (Array.isArray(value)) {
+    let length = 1 + Math.max(value.length, 1); // brackets and commas
+    for (const item of value) length += storedValueLength(item);
+    return length;
+  }
+  const names = Object.keys(value);
+  let length = 1 + Math.max(names.length, 1); // braces and commas
+  for (const name of names) length += jsonStringLength(name) + 1 + storedValueLength(value[name]);
+  return length;
+}
+
+// A JSON string's UTF-8 bytes. Boost.JSON escapes as JSON.stringify does: \" \\
+// \b \t \n \f \r, other control characters as \u00XX, nothing else.
+function jsonStringLength(text) {
+  let length = 2;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit === 0x22 || unit === 0x5c) length += 2;
+    else if (unit < 0x20) length += unit === 8 || unit === 9 || unit === 10 || unit === 12 || unit === 13 ? 2 : 6;
+    else if (unit < 0x80) length += 1;
+    else if (unit < 0x800) length += 2;
+    else if (unit < 0xd800 || unit >= 0xe000) length += 3;
+    else if (unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 4;
+      i++;
+    } else length += 6; // a lone surrogate, written \udXXX
+  }
+  return length;
+}
+
+// How the core writes a number it parsed from JSON.stringify's text: an
+// integer literal that fits 64 bits (int64 or uint64) as it is; any other
+// number as a double in Ryu's shortest exponent form: 5E-1, 1.5E0, 1E21,
+// -2.5E-300. The digits are JavaScript's shortest ones too.
+function storedNumberLength(number) {
+  const text = String(number); // JSON.stringify's text: -0 is "0"
+  if (/^-?[0-9]+$/.test(text)) {
+    const integer = BigInt(text);
+    if (integer >= -(2n ** 63n) && integer <= MAX_U64) return text.length;
+  }
+  const exponential = number.toExponential(); // shortest digits: "1.5e+0", "5e-7"
+  return exponential.length - (exponential.includes('e+') ? 1 : 0);
 }
 
 function decodeKeyPart(part) {

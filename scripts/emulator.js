@@ -27,12 +27,14 @@ export async function freePort() {
  * Starts `wrangler dev` and waits until the Worker answers. `envFile` holds
  * the secrets (KV_ADMIN_TOKEN); `persistTo` is the state directory.
  * `stdio` is 'inherit' to show wrangler's output, else it is collected and
- * printed only if start-up fails. Returns { url, stop(), process }.
+ * printed only if start-up fails. `faults` turns on fault injection
+ * (KV_FAULTS, shims/faults.js), for tests only. Returns { url, stop(), process }.
  */
-export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe' }) {
+export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe', faults = false }) {
   const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persistTo,
     '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false',
     '--var', 'KV_JURISDICTIONS:off'];
+  if (faults) args.push('--var', 'KV_FAULTS:on');
   if (envFile) args.push('--env-file', envFile);
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
@@ -42,8 +44,10 @@ export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe' }
   });
   let output = '';
   if (stdio === 'pipe') {
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    // Kept only to explain a failed start; a long run keeps its tail.
+    const keep = (chunk) => (output = (output + chunk).slice(-64 * 1024));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
   }
   const exited = once(child, 'exit').then(([code]) => code);
   const url = `http://127.0.0.1:${port}`;

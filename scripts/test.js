@@ -4,7 +4,8 @@
 // type-checks and compiles the brief's snippets (tsc), then runs every JS
 // test (node --test) against one workerd emulator started here for them.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { buildNative, buildWasm, NATIVE_DIR } from './build.js';
 import { ROOT } from './emulator.js';
 import { buildFuzzers, fuzz, FUZZERS, replayRegressions } from './fuzz.js';
@@ -39,12 +40,16 @@ const { startFreshEmulator } = await import('../tests/helpers.js');
 const emulator = await startFreshEmulator();
 let status;
 try {
-  const result = spawnSync(process.execPath, ['--test', 'tests/'], {
+  // Asynchronously, not spawnSync: this process must keep draining the
+  // emulator's output pipe while the tests run, or a test that makes the
+  // Worker log a lot (1,300 forced traps) fills the pipe and stalls workerd.
+  const tests = spawn(process.execPath, ['--test', 'tests/'], {
     cwd: ROOT,
     stdio: 'inherit',
     env: { ...process.env, KV_TEST_ENDPOINT: emulator.url, KV_TEST_ADMIN_TOKEN: emulator.adminToken },
   });
-  status = result.status ?? 1;
+  const [code] = await once(tests, 'exit');
+  status = code ?? 1;
 } finally {
   await emulator.stop();
   emulator.remove();

@@ -23,27 +23,53 @@ export class CoreError extends Error {
  * Instantiates the core from a compiled WebAssembly.Module. One instance
  * serves every store object of the isolate: each call is synchronous and
  * names the storage it runs against.
+ *
+ * A trap (or any failure that is not the core's own report) can leave the
+ * instance's memory, stack pointer or allocator in any state, and the
+ * instance is shared: so after one, the instance is discarded and the next
+ * call builds a fresh one from the module. No state survives a trap.
  */
 export function createCore(wasmModule) {
   const storage = { sql: null, error: null }; // the call in progress
-  let instance;
+  let instance = null;
+  let statements = null; // the SQL texts: the same for every instance
+  let instances = 0;
   const memory = () => instance.exports.memory.buffer;
   const sqlImport = sqlHostImport({
     storage,
     memory,
     alloc: (size) => instance.exports.kv_alloc(size),
   });
-  instance = new WebAssembly.Instance(wasmModule, {
-    kv_host: { sql: sqlImport.run },
-    env: { emscripten_notify_memory_growth() {} },
-    wasi_snapshot_preview1: wasiImports,
-  });
-  instance.exports._initialize();
-  const { kv_alloc, kv_free, kv_handle, kv_migrate, kv_max_request_bytes } = instance.exports;
-  sqlImport.setStatements(readStatements(instance.exports, memory));
 
-  // Runs `body(sql)` with `sql` as the storage of host calls, and turns a
-  // storage failure into a CoreError.
+  function exports() {
+    if (instance === null) {
+      instance = new WebAssembly.Instance(wasmModule, {
+        kv_host: { sql: sqlImport.run },
+        env: { emscripten_notify_memory_growth() {} },
+        wasi_snapshot_preview1: wasiImports,
+      });
+      instance.exports._initialize();
+      instances++;
+      statements ??= readStatements(instance.exports, memory);
+      sqlImport.setStatements(statements);
+    }
+    return instance.exports;
+  }
+
+  // Runs `body(exports)`; a failure other than the core's own CoreError
+  // discards the instance (see above) and is rethrown as a CoreError.
+  function guarded(body) {
+    try {
+      return body(exports());
+    } catch (error) {
+      if (error instanceof CoreError && error.body !== null) throw error;
+      instance = null;
+      if (error instanceof CoreError) throw error;
+      throw new CoreError(`the core failed (${error?.message ?? error}); its instance was discarded`, { cause: error });
+    }
+  }
+
+  // Runs `body()` with `sql` as the storage of host calls.
   function withStorage(sql, body) {
     storage.sql = sql;
     storage.error = null;
@@ -54,17 +80,24 @@ export function createCore(wasmModule) {
     }
   }
 
+  const limits = guarded((core) => readLimits(core, memory));
+
   return {
-    /** The largest request body the core accepts. */
-    maxRequestBytes: kv_max_request_bytes(),
+    /** The limits the host enforces (kv_limits_json in worker/kv_c.h). */
+    limits,
+
+    /** How many instances were built so far (1 until a trap). */
+    get instances() {
+      return instances;
+    },
 
     /** Creates the schema on `sql` (a ctx.storage.sql) if it is missing. */
     migrate(sql) {
-      withStorage(sql, () => {
-        if (kv_migrate() !== KV_OK) {
+      guarded((core) => withStorage(sql, () => {
+        if (core.kv_migrate() !== KV_OK) {
           throw new CoreError('creating the schema failed', { cause: storage.error });
         }
-      });
+      }));
     },
 
     /**
@@ -73,34 +106,44 @@ export function createCore(wasmModule) {
      * Returns `{ status, body, quota, wakeAt }`: the JSON body as a string,
      * the monthly quota `{ limit, remaining, resetsAt }` or null, and the
      * time to wake the store for expired entries, or null. Throws CoreError
-     * when storage failed, so that transactionSync rolls back.
+     * when storage or the core failed, so that transactionSync rolls back.
      */
     handle(sql, operation, credential, body, nowMs) {
-      const op = encoder.encode(operation);
-      const size = op.length + credential.length + body.length + RESPONSE_BYTES;
-      const request = kv_alloc(size);
-      if (request === 0) throw new CoreError(`out of wasm memory for a ${size}-byte request`);
-      try {
-        const at = { response: request, op: request + RESPONSE_BYTES }; // kv_response is 8-aligned
-        at.credential = at.op + op.length;
-        at.body = at.credential + credential.length;
-        const bytes = new Uint8Array(memory());
-        bytes.set(op, at.op);
-        bytes.set(credential, at.credential);
-        bytes.set(body, at.body);
-        return withStorage(sql, () => {
-          const outcome = kv_handle(at.op, op.length, at.credential, credential.length,
-            at.body, body.length, nowMs, at.response);
-          const result = readResponse(memory(), at.response);
-          if (outcome !== KV_OK) {
-            throw new CoreError(`the core failed with status ${result.status}`,
-              { status: result.status, body: result.body, cause: storage.error });
-          }
-          return result;
-        });
-      } finally {
-        kv_free(request);
-      }
+      return guarded((core) => {
+        const op = encoder.encode(operation);
+        const size = op.length + credential.length + body.length + RESPONSE_BYTES;
+        const request = core.kv_alloc(size);
+        if (request === 0) throw new CoreError(`out of wasm memory for a ${size}-byte request`);
+        let trapped = true; // until proven otherwise: then the instance is dropped whole
+        try {
+          const at = { response: request, op: request + RESPONSE_BYTES }; // kv_response is 8-aligned
+          at.credential = at.op + op.length;
+          at.body = at.credential + credential.length;
+          const bytes = new Uint8Array(memory());
+          bytes.set(op, at.op);
+          bytes.set(credential, at.credential);
+          bytes.set(body, at.body);
+          return withStorage(sql, () => {
+            const outcome = core.kv_handle(at.op, op.length, at.credential, credential.length,
+              at.body, body.length, nowMs, at.response);
+            const result = readResponse(memory(), at.response);
+            trapped = false;
+            if (outcome !== KV_OK) {
+              throw new CoreError(`the core failed with status ${result.status}`,
+                { status: result.status, body: result.body, cause: storage.error });
+            }
+            return result;
+          });
+        } finally {
+          // After a trap the instance is discarded, and its memory with it.
+          if (!trapped) core.kv_free(request);
+        }
+      });
+    },
+
+    /** Traps inside the core (kv_trap_for_test): for tests of the recovery. */
+    trapForTest() {
+      guarded((core) => core.kv_trap_for_test());
     },
   };
 }
@@ -122,19 +165,25 @@ function readResponse(buffer, pointer) {
   };
 }
 
-function readStatements(exports, memory) {
+// Reads the static text a kv_*(uint32_t* size) export returns.
+function readStaticText(exports, memory, read) {
   const sizeSlot = exports.kv_alloc(4);
   try {
-    const statements = [];
-    for (let i = 0; i < exports.kv_statement_count(); i++) {
-      const text = exports.kv_statement_sql(i, sizeSlot);
-      const size = new DataView(memory()).getUint32(sizeSlot, true);
-      statements.push(decoder.decode(new Uint8Array(memory(), text, size)));
-    }
-    return statements;
+    const text = read(sizeSlot);
+    const size = new DataView(memory()).getUint32(sizeSlot, true);
+    return decoder.decode(new Uint8Array(memory(), text, size));
   } finally {
     exports.kv_free(sizeSlot);
   }
+}
+
+function readLimits(exports, memory) {
+  return Object.freeze(JSON.parse(readStaticText(exports, memory, (slot) => exports.kv_limits_json(slot))));
+}
+
+function readStatements(exports, memory) {
+  return Array.from({ length: exports.kv_statement_count() },
+    (_, i) => readStaticText(exports, memory, (slot) => exports.kv_statement_sql(i, slot)));
 }
 
 // The one WASI call a standalone Emscripten module imports: abort() exits.

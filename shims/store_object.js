@@ -1,29 +1,43 @@
 // The Durable Object of one store (and of the Worker's token directory):
-// hands each request to the wasm core inside one storage transaction, and
-// wakes itself with an alarm to purge expired entries.
+// hands each request to the wasm core inside one storage transaction, keeps
+// the store's watches (shims/watch_hub.js), and wakes itself with an alarm
+// to purge expired entries in bounded batches.
+//
+// The commit point is the end of the core's transaction. Nothing after it
+// (watch updates, alarm scheduling) may turn a saved write into an error:
+// a client that saw a 500 would retry, and a retried `sum` counts twice.
 
 import { DurableObject } from 'cloudflare:workers';
 import coreModule from '../build/wasm/kv_core.wasm';
 import { CoreError, createCore } from './core.js';
+import { Faults } from './faults.js';
+import { WatchHub } from './watch_hub.js';
 
 const NOTHING = new Uint8Array(0);
 const WRITES = new Set(['set', 'delete', 'atomic']);
 const encoder = new TextEncoder();
-let core; // one instance per isolate, shared by its objects (calls are synchronous)
+let core; // one per isolate, shared by its objects (calls are synchronous)
 
-/** The isolate's core instance, made on first use. */
+/** The isolate's core, made on first use; it rebuilds its instance after a trap. */
 export function sharedCore() {
   core ??= createCore(coreModule);
   return core;
 }
 
 export class KvStore extends DurableObject {
-  // Open watches: { credential, body, versions, writer }.
-  #watches = new Set();
+  #watches;
+  #faults;
 
   constructor(ctx, env) {
     super(ctx, env);
-    sharedCore();
+    const { limits } = sharedCore();
+    this.#watches = new WatchHub({
+      maxWatches: limits.maxWatchesPerStore,
+      lifetimeMs: limits.watchLifetimeMs,
+      stallMs: limits.watchStallMs,
+      heartbeatMs: limits.watchHeartbeatMs,
+    });
+    this.#faults = new Faults(env);
     ctx.storage.transactionSync(() => core.migrate(ctx.storage.sql));
   }
 
@@ -35,8 +49,7 @@ export class KvStore extends DurableObject {
    */
   async handle(operation, credential, body) {
     const { status, body: json, quota, wakeAt } = this.#run(operation, credential, body);
-    if (status === 200 && WRITES.has(operation)) this.#updateWatches();
-    if (wakeAt !== null) await this.#wakeAt(wakeAt);
+    if (status === 200) await this.#afterCommit(operation, wakeAt, json);
     return { status, body: json, quota };
   }
 
@@ -44,58 +57,102 @@ export class KvStore extends DurableObject {
    * RPC from the Worker: opens a watch of 1 to 10 keys. Returns the error
    * `{ status, body, quota }`, or `{ status: 200, stream, quota }`: server-sent
    * events, first the current entries, then one event after each commit that
-   * changed any of them (docs/http-api.md).
+   * changed any of them (docs/http-api.md). At most maxWatchesPerStore are
+   * open at once; one more is refused before it costs anything.
    */
   async watch(credential, body) {
-    const opened = this.#run('watch', credential, body);
-    if (opened.status !== 200) return opened;
-    const { readable, writable } = new TransformStream();
-    const watch = { credential, body, versions: [], writer: writable.getWriter() };
-    this.#watches.add(watch);
-    // A client that goes away makes writes fail: forget the watch then.
-    watch.writer.closed.catch(() => this.#watches.delete(watch));
-    this.#deliver(watch, opened);
-    return { status: 200, stream: readable, quota: opened.quota };
+    const refused = this.#watches.refusal();
+    if (refused) return { ...refused, quota: null };
+    const first = this.#run('watch', credential, body);
+    if (first.status !== 200) return first;
+    const opened = this.#watches.open({ credential: new Uint8Array(credential), body: new Uint8Array(body), first });
+    if (opened.refused) return { ...opened.refused, quota: first.quota };
+    return { status: 200, stream: opened.stream, quota: first.quota };
   }
 
-  /** RPC from the Worker: deletes the store's data, token hash included. */
+  /**
+   * RPC from the Worker: replaces the store's credential with `credential`
+   * (hex of the new token's SHA-256). Returns the core's result: 200 with
+   * `{ previous, generation }`, or 404 when the store is not live. Watches
+   * opened with the old token end at once.
+   */
+  async rotate(credential) {
+    const result = this.#run('rotate', NOTHING, encoder.encode(JSON.stringify({ credential })));
+    if (result.status === 200) {
+      const current = hexToBytes(credential);
+      this.#watches.endWhere((watched) => !sameBytes(watched, current), invalidTokenBody());
+    }
+    return result;
+  }
+
+  /**
+   * RPC from the Worker: erases the store's data and marks it deleted, so
+   * that no later setting brings it back. Idempotent.
+   */
   async destroy() {
+    this.#watches.endAll(invalidTokenBody());
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.ctx.storage.transactionSync(() => core.migrate(this.ctx.storage.sql));
+    return this.#run('retire', NOTHING, NOTHING);
   }
 
+  /** RPC from the Worker, only with KV_FAULTS=on (tests): arms fault `name` for its next `count` uses (shims/faults.js). */
+  async armFault(name, count) {
+    this.#faults.arm(name, count);
+  }
+
+  /**
+   * Purges expired entries, kPurgeBatchEntries per transaction and at most
+   * purgeBatchesPerAlarm transactions, yielding to requests between them;
+   * then sets the next alarm: now when a backlog remains, at the next expiry
+   * otherwise. A failed purge sets an alarm purgeRetryMs later, so the
+   * backlog is never forgotten (the runtime's own retries give up).
+   */
   async alarm() {
-    const { wakeAt } = this.#run('purge', NOTHING, NOTHING);
-    this.#updateWatches(); // an expired entry is a change too
-    if (wakeAt !== null) await this.#wakeAt(wakeAt);
+    const { limits } = core;
+    let wakeAt = null;
+    try {
+      for (let batch = 0; batch < limits.purgeBatchesPerAlarm; batch++) {
+        const storage = this.#faults.take('purge_storage_error') ? failingSql : this.ctx.storage.sql;
+        const result = this.#run('purge', NOTHING, NOTHING, storage);
+        if (result.status !== 200) throw new Error(`purge failed with ${result.status}: ${result.body}`);
+        const { purged, more, nextExpiry } = JSON.parse(result.body);
+        if (purged > 0) this.#updateWatches(); // an expired entry is a change too
+        wakeAt = more ? Date.now() : nextExpiry;
+        if (!more) break;
+        await scheduler.wait(0); // let waiting requests in between batches
+      }
+    } catch (error) {
+      console.error('purging expired entries failed; trying again later:', error);
+      wakeAt = Date.now() + limits.purgeRetryMs;
+    }
+    if (wakeAt !== null) await this.ctx.storage.setAlarm(wakeAt);
+  }
+
+  // After a successful request: updates watches and the purge alarm. Both
+  // are best effort: the request is saved, and a failure here is logged,
+  // never returned (the next write or alarm brings both up to date).
+  async #afterCommit(operation, wakeAt, json) {
+    try {
+      if (this.#faults.take('after_commit_error')) throw new Error('injected failure after the commit');
+      if (WRITES.has(operation)) this.#updateWatches();
+      if (wakeAt !== null) await this.#wakeAt(wakeAt);
+    } catch (error) {
+      console.error(`after ${operation} (saved: ${json.length} bytes answered), updating watches or the alarm failed:`, error);
+    }
   }
 
   #updateWatches() {
-    for (const watch of this.#watches) this.#deliver(watch, this.#run('peek', watch.credential, watch.body));
+    this.#watches.update((watch) => this.#run('peek', watch.credential, watch.body));
   }
 
-  // Sends `result` (of "watch" or "peek") to `watch` as an event naming the
-  // keys whose versions changed; an error ends the watch.
-  #deliver(watch, result) {
-    if (result.status !== 200) {
-      watch.writer.write(encoder.encode(`event: error\ndata: ${result.body}\n\n`)).catch(() => {});
-      watch.writer.close().catch(() => {});
-      this.#watches.delete(watch);
-      return;
-    }
-    const { entries } = JSON.parse(result.body);
-    const changed = entries.flatMap((entry, index) => (entry.version !== watch.versions[index] ? [index] : []));
-    if (watch.versions.length > 0 && changed.length === 0) return;
-    watch.versions = entries.map((entry) => entry.version);
-    watch.writer.write(encoder.encode(`data: ${JSON.stringify({ entries, changed })}\n\n`)).catch(() => {});
-  }
-
-  #run(operation, credential, body) {
+  #run(operation, credential, body, sql = this.ctx.storage.sql) {
     const { storage } = this.ctx;
     try {
+      if (this.#faults.take('trap')) core.trapForTest();
       return storage.transactionSync(() =>
-        core.handle(storage.sql, operation, new Uint8Array(credential), new Uint8Array(body), Date.now()));
+        core.handle(sql, operation, new Uint8Array(credential), new Uint8Array(body), Date.now()));
     } catch (error) {
       if (!(error instanceof CoreError) || error.body === null) throw error;
       // Rolled back; the core already wrote the error response.
@@ -109,4 +166,23 @@ export class KvStore extends DurableObject {
     const pending = await this.ctx.storage.getAlarm();
     if (pending === null || time < pending) await this.ctx.storage.setAlarm(time);
   }
+}
+
+// Storage whose every statement fails: the purge_storage_error fault.
+const failingSql = {
+  exec() {
+    throw new Error('injected storage failure');
+  },
+};
+
+function invalidTokenBody() {
+  return JSON.stringify({ error: { code: 'invalid_token', message: 'the access token was rotated or the store deleted' } });
+}
+
+function hexToBytes(hex) {
+  return Uint8Array.from(hex.match(/../g), (pair) => parseInt(pair, 16));
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

@@ -2,6 +2,8 @@
 // store request to the Durable Object of its store. No key-value logic here:
 // the wasm core (via KvStore) owns that. Routes: docs/http-api.md.
 
+import { AuthGate } from './auth_gate.js';
+import { FAULTS } from './faults.js';
 import { REGIONS } from './regions.js';
 import { sharedCore } from './store_object.js';
 
@@ -23,16 +25,34 @@ const TOKEN_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(\/token)?$/;
 const DIRECTORY_NAME = 'directory';
 const NOTHING = new Uint8Array(0);
-const CACHED_TOKENS = 10_000;
 const STORES_PER_PAGE = 50;
+// Tries of a directory update that lost a race with another admin call on
+// the same store; each try re-reads the record.
+const DIRECTORY_ATTEMPTS = 32;
 const encoder = new TextEncoder();
 // Keeps a byte order mark, which JSON does not allow (as the core refuses it).
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-// Token hash -> { id, region } of its store. A cache only: the store's own
-// object re-checks the hash on every request, so a rotated or deleted token
-// is refused there even while an isolate still caches it.
-const storesByToken = new Map();
+// Token hash -> { id, region } of its store, in front of the directory
+// (shims/auth_gate.js). A cache only: the store's own object re-checks the
+// hash on every request, so a rotated or deleted token is refused there
+// even while an isolate still caches it.
+let authGate = null;
+
+function gate(env) {
+  const { limits } = sharedCore();
+  authGate ??= new AuthGate({
+    lookup: (credential) => lookupToken(env, credential),
+    failureLimiter: env.AUTH_FAILURES,
+    lookupLimiter: env.DIRECTORY_LOOKUPS,
+    limits: {
+      cachedTokens: limits.authCachedTokens,
+      unknownTokenTtlMs: limits.unknownTokenTtlMs,
+      blockMs: limits.authBlockMs,
+    },
+  });
+  return authGate;
+}
 
 export default {
   async fetch(request, env) {
@@ -53,6 +73,9 @@ async function route(request, env) {
   if (Object.hasOwn(STORE_ROUTES, pathname)) {
     const [method, operation] = STORE_ROUTES[pathname];
     return allowOnly(request, [method]) ?? storeRequest(request, env, operation);
+  }
+  if (pathname === '/v1/admin/faults' && env.KV_FAULTS === 'on') {
+    return allowOnly(request, ['POST']) ?? admin(request, env, () => armFault(request, env));
   }
   if (pathname === '/v1/admin/stores') {
     return allowOnly(request, ['GET', 'POST']) ?? admin(request, env, () =>
@@ -82,8 +105,8 @@ async function storeRequest(request, env, operation) {
   const refused = request.method === 'POST' ? refuseNonJson(request) : null;
   if (refused) return refused;
   const credential = await sha256(token);
-  const store = await findStore(env, hex(credential));
-  if (!store) return refuseAuth(request, env, invalidToken());
+  const { store, refusal } = await gate(env).resolve(hex(credential), clientAddress(request));
+  if (refusal) return refusalResponse(refusal);
   const region = request.headers.get('kv-region');
   if (region !== null && region !== store.region) {
     return errorResponse(400, 'region_mismatch',
@@ -96,7 +119,7 @@ async function storeRequest(request, env, operation) {
     ? await object.watch(credential, body)
     : await object.handle(operation, credential, body);
   if (result.status === 401) {
-    storesByToken.delete(hex(credential));
+    gate(env).forget(hex(credential));
     return refuseAuth(request, env, new Response(result.body, { status: 401, headers: JSON_HEADERS }));
   }
   const quota = rateLimitHeaders(result.quota);
@@ -116,26 +139,27 @@ function rateLimitHeaders(quota) {
   };
 }
 
-async function findStore(env, credential) {
-  let store = storesByToken.get(credential);
-  if (store) return store;
+// The directory's { id, region } for a token hash, or null.
+async function lookupToken(env, credential) {
   const { entries } = await internal(directory(env), 'get', { keys: [['token', credential]] });
-  store = entries[0].value;
-  if (store) {
-    if (storesByToken.size >= CACHED_TOKENS) storesByToken.clear();
-    storesByToken.set(credential, store);
-  }
-  return store;
+  return entries[0].value;
 }
 
-// Counts failed authentications per client address; past the limit they
-// are answered 429 instead, which slows down guessing.
+function clientAddress(request) {
+  return request.headers.get('cf-connecting-ip') ?? 'local';
+}
+
+// Counts a failed authentication (the Response `refusal`) against the
+// client's address; past the limit the answer is 429 instead, which slows
+// down guessing.
 async function refuseAuth(request, env, refusal) {
-  const address = request.headers.get('cf-connecting-ip') ?? 'local';
-  const { success } = await env.AUTH_FAILURES.limit({ key: address });
-  if (success) return refusal;
-  return errorResponse(429, 'too_many_failed_attempts',
-    'too many requests with a missing or invalid token from this address; wait a minute and check the token', { 'retry-after': '60' });
+  const outcome = await gate(env).refuse(clientAddress(request), refusal);
+  return outcome === refusal ? refusal : refusalResponse(outcome);
+}
+
+function refusalResponse({ status, code, message, retryAfterSeconds }) {
+  return errorResponse(status, code, message,
+    retryAfterSeconds === undefined ? undefined : { 'retry-after': String(retryAfterSeconds) });
 }
 
 // ---- Admin routes ----
@@ -170,7 +194,7 @@ async function createStore(request, env) {
   await internal(directory(env), 'atomic', {
     mutations: [
       { type: 'set', key: ['token', credential], value: store },
-      { type: 'set', key: ['store', id], value: { region: store.region, credential, createdAt: new Date().toISOString() } },
+      { type: 'set', key: ['store', id], value: { region: store.region, credential, generation: 1, createdAt: new Date().toISOString() } },
     ],
   });
   const { limits } = JSON.parse(created.body);
@@ -187,14 +211,15 @@ async function listStores(request, env) {
     json({ prefix: ['store'], limit, cursor: params.get('cursor') ?? undefined }));
   if (listed.status !== 200) return passThrough(listed);
   const { entries, cursor } = JSON.parse(listed.body);
-  const stores = await Promise.all(entries.map(({ key: [, id], value }) => describe(env, id, value)));
-  return jsonResponse(200, { stores, cursor });
+  const described = await Promise.all(entries.map(({ key: [, id], value }) => describe(env, id, value)));
+  // A store whose deletion was cut short by a crash is gone already.
+  return jsonResponse(200, { stores: described.filter((store) => store !== null), cursor });
 }
 
 async function describeStore(env, id) {
   const record = await storeRecord(env, id);
-  if (!record) return storeNotFound(id);
-  return jsonResponse(200, await describe(env, id, record));
+  const described = record && await describe(env, id, record);
+  return described ? jsonResponse(200, described) : storeNotFound(id);
 }
 
 async function updateLimits(request, env, id) {
@@ -206,46 +231,97 @@ async function updateLimits(request, env, id) {
   }
   const record = await storeRecord(env, id);
   if (!record) return storeNotFound(id);
+  // The store refuses unless it is live: a change racing a delete is a 404.
   const updated = await storeObject(env, { id, region: record.region }).handle('configure', NOTHING, json({ limits: body.limits }));
+  if (updated.status === 404) return storeNotFound(id);
   if (updated.status !== 200) return passThrough(updated);
   return jsonResponse(200, { id, region: record.region, createdAt: record.createdAt, ...JSON.parse(updated.body) });
 }
 
+// Safe under any interleaving with other rotations, limit changes and
+// deletes of the same store: the store object decides first (from then on
+// it refuses the old token, and it refuses a deleted store, so nothing here
+// can bring one back), and the directory then records the rotation with the
+// highest generation, whatever order racing updates arrive in. A crash
+// between the two leaves the new token unrecorded: retrying the rotation
+// mends it. Only deleteStore ever erases data.
 async function rotateToken(env, id) {
-  const found = await storeRecordEntry(env, id);
-  if (!found) return storeNotFound(id);
-  const { value: record, version } = found;
+  const record = await storeRecord(env, id);
+  if (!record) return storeNotFound(id);
   const accessToken = crypto.randomUUID();
   const credential = hex(await sha256(accessToken));
-  const object = storeObject(env, { id, region: record.region });
-  // The store refuses the old token from this call on, wherever it is cached.
-  await internal(object, 'configure', { credential });
-  const moved = await internal(directory(env), 'atomic', {
-    // Only if the store was not deleted meanwhile: never bring it back.
-    checks: [{ key: ['store', id], version }],
-    mutations: [
-      { type: 'delete', key: ['token', record.credential] },
-      { type: 'set', key: ['token', credential], value: { id, region: record.region } },
-      { type: 'set', key: ['store', id], value: { ...record, credential } },
-    ],
-  });
-  storesByToken.delete(record.credential);
-  if (!moved.ok) {
-    await object.destroy(); // deleted meanwhile: drop the credential just set
-    return storeNotFound(id);
-  }
+  const rotated = await storeObject(env, { id, region: record.region }).rotate(credential);
+  if (rotated.status === 404) return storeNotFound(id);
+  if (rotated.status !== 200) return passThrough(rotated);
+  const { previous, generation } = JSON.parse(rotated.body);
+  if (!await recordRotation(env, id, { previous, credential, generation })) return storeNotFound(id);
   return jsonResponse(200, { id, accessToken });
 }
 
+// Brings store `id`'s directory record up to the rotation that replaced
+// `previous` with `credential` as `generation`, and drops the token entries
+// it made stale. False when the record is gone (the store was deleted).
+async function recordRotation(env, id, { previous, credential, generation }) {
+  for (let attempt = 0; attempt < DIRECTORY_ATTEMPTS; attempt++) {
+    const found = await storeRecordEntry(env, id);
+    if (!found) return false;
+    const { value: record, version } = found;
+    if (record.credential === credential) return true;
+    const superseded = record.generation >= generation; // a later rotation is recorded already
+    // The token ours replaced goes, and so does ours if superseded, or else the one recorded now.
+    const stale = new Set([previous, superseded ? credential : record.credential]);
+    const mutations = [...stale].map((token) => ({ type: 'delete', key: ['token', token] }));
+    if (!superseded) {
+      mutations.push(
+        { type: 'set', key: ['token', credential], value: { id, region: record.region } },
+        { type: 'set', key: ['store', id], value: { ...record, credential, generation } },
+      );
+    }
+    const moved = await internal(directory(env), 'atomic', { checks: [{ key: ['store', id], version }], mutations });
+    if (moved.ok) {
+      for (const token of stale) gate(env).forget(token);
+      return true;
+    }
+  }
+  throw new Error(`recording the rotation of store ${id} lost ${DIRECTORY_ATTEMPTS} races in a row`);
+}
+
+// The store object erases the data first and marks itself deleted (no later
+// rotation or limit change revives it); then the directory forgets the store
+// and its token. A crash between the two leaves a record whose store is gone:
+// listing skips it, and deleting it again finishes the job.
 async function deleteStore(env, id) {
   const record = await storeRecord(env, id);
   if (!record) return storeNotFound(id);
-  await internal(directory(env), 'atomic', {
-    mutations: [{ type: 'delete', key: ['token', record.credential] }, { type: 'delete', key: ['store', id] }],
-  });
-  storesByToken.delete(record.credential);
   await storeObject(env, { id, region: record.region }).destroy();
+  for (let attempt = 0; attempt < DIRECTORY_ATTEMPTS; attempt++) {
+    const found = await storeRecordEntry(env, id);
+    if (!found) break;
+    const { value: { credential }, version } = found;
+    const removed = await internal(directory(env), 'atomic', {
+      checks: [{ key: ['store', id], version }],
+      mutations: [{ type: 'delete', key: ['token', credential] }, { type: 'delete', key: ['store', id] }],
+    });
+    if (removed.ok) {
+      gate(env).forget(credential);
+      break;
+    }
+  }
   return jsonResponse(200, { id, deleted: true });
+}
+
+// POST /v1/admin/faults {"store": id, "fault": name, "count": n}: arms a
+// fault in a store's object (shims/faults.js). Routed only with KV_FAULTS=on.
+async function armFault(request, env) {
+  const body = await readJsonObject(request, ['store', 'fault', 'count']);
+  if (body instanceof Response) return body;
+  if (!Object.hasOwn(FAULTS, body.fault) || !Number.isInteger(body.count) || body.count < 0) {
+    return errorResponse(400, 'invalid_request', `fault must be one of ${Object.keys(FAULTS).join(', ')} and count a whole number`);
+  }
+  const record = typeof body.store === 'string' && TOKEN_PATTERN.test(body.store) ? await storeRecord(env, body.store) : null;
+  if (!record) return storeNotFound(String(body.store).slice(0, 40));
+  await storeObject(env, { id: body.store, region: record.region }).armFault(body.fault, body.count);
+  return jsonResponse(200, { armed: body.fault, count: body.count });
 }
 
 async function storeRecord(env, id) {
@@ -258,9 +334,12 @@ async function storeRecordEntry(env, id) {
   return entries[0].value === null ? null : entries[0];
 }
 
+// The admin view of a store, or null when its object says it is not live.
 async function describe(env, id, record) {
-  const stats = await internal(storeObject(env, { id, region: record.region }), 'stats', {});
-  return { id, region: record.region, createdAt: record.createdAt, ...stats };
+  const stats = await storeObject(env, { id, region: record.region }).handle('stats', NOTHING, json({}));
+  if (stats.status === 404) return null;
+  if (stats.status !== 200) throw new Error(`stats of store ${id} failed with ${stats.status}: ${stats.body}`);
+  return { id, region: record.region, createdAt: record.createdAt, ...JSON.parse(stats.body) };
 }
 
 // A short, safe rendering of a wrong region for an error message.
@@ -328,7 +407,7 @@ function refuseNonJson(request) {
 // The body's bytes, read no further than the core's limit, or a 413
 // Response: a client cannot make the Worker buffer an unbounded body.
 async function readBody(request) {
-  const limit = sharedCore().maxRequestBytes;
+  const limit = sharedCore().limits.maxRequestBytes;
   const tooLarge = () => errorResponse(413, 'request_too_large',
     `the request body is more than ${limit} bytes; the limit is ${limit} bytes (2 MiB)`);
   if (Number(request.headers.get('content-length') ?? 0) > limit) return tooLarge();

@@ -10,15 +10,15 @@ import { freePort, startEmulator } from '../scripts/emulator.js';
 
 /**
  * Starts workerd (wrangler dev) on a free port with a fresh state directory
- * and admin token. `stateDir` reuses a directory and `port` a port (to
- * test restarts).
+ * and admin token, with fault injection on (shims/faults.js). `stateDir`
+ * reuses a directory and `port` a port (to test restarts).
  * Returns { url, adminToken, stateDir, stop(), remove() }.
  */
 export async function startFreshEmulator({ stateDir, adminToken = randomUUID(), port } = {}) {
   const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'kv-e2e-'));
   const envFile = join(dir, 'test.env');
   writeFileSync(envFile, `KV_ADMIN_TOKEN="${adminToken}"\n`);
-  const emulator = await startEmulator({ port: port ?? (await freePort()), persistTo: join(dir, 'state'), envFile });
+  const emulator = await startEmulator({ port: port ?? (await freePort()), persistTo: join(dir, 'state'), envFile, faults: true });
   return {
     url: emulator.url,
     adminToken,

@@ -4,6 +4,7 @@
 #include <boost/json/value_stack.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 
@@ -11,19 +12,6 @@ namespace kv {
 namespace {
 
 namespace json = boost::json;
-
-// True unless `text` is an integer literal (no fraction, no exponent) whose
-// value `value` is not: printf's %.0f writes a double's exact value.
-bool IsExactInteger(const std::string& text, double value) {
-  if (text.find_first_of(".eE") != std::string::npos) return true;
-  char exact[400];  // DBL_MAX has 309 digits
-  std::snprintf(exact, sizeof exact, "%.0f", value);
-  std::string_view digits = text;
-  if (digits[0] == '-') digits.remove_prefix(1);
-  std::string_view written = exact;
-  if (written[0] == '-') written.remove_prefix(1);
-  return digits == written;
-}
 
 // A basic_parser handler that builds a value on a value_stack, as Boost's
 // own parser does, but converts doubles from their text with strtod.
@@ -87,8 +75,9 @@ struct PreciseHandler {
     }
     // An integer written without fraction or exponent but too long for
     // 64 bits (123456789012345678901234567890) would be stored as some
-    // other integer: refuse it unless the double is that very integer.
-    if (!IsExactInteger(number, value)) {
+    // other integer: refuse it unless it names its double.
+    if (number.find_first_of(".eE") == std::string::npos &&
+        !IntegerLiteralNames(number, value)) {
       error = json::error::exponent_overflow;
       number.clear();
       return false;
@@ -113,6 +102,29 @@ struct PreciseHandler {
 };
 
 }  // namespace
+
+bool IntegerLiteralNames(std::string_view literal, double value) {
+  if (!literal.empty() && literal[0] == '-') literal.remove_prefix(1);
+  const double magnitude = std::fabs(value);
+  char text[400];  // %.0f of DBL_MAX has 309 digits
+  std::snprintf(text, sizeof text, "%.0f", magnitude);  // the exact value
+  if (literal == text) return true;
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*e", digits - 1, magnitude);
+    if (std::strtod(text, nullptr) != magnitude) continue;
+    // text is d[.ddd]e±XX: the shortest digits, then zeros to the exponent.
+    std::string shortest;
+    const char* exponent = std::strchr(text, 'e');
+    for (const char* c = text; c != exponent; ++c) {
+      if (*c != '.') shortest.push_back(*c);
+    }
+    const int places = std::atoi(exponent + 1) + 1;
+    if (places < static_cast<int>(shortest.size())) return false;
+    shortest.append(places - shortest.size(), '0');
+    return literal == shortest;
+  }
+  return false;
+}
 
 json::value ParseJson(std::string_view text, int max_depth,
                       json::storage_ptr storage, json::error_code& error) {

@@ -17,10 +17,18 @@ namespace kv {
 // Parses `text` as one JSON document nested at most `max_depth` levels,
 // into memory from `storage`. On failure sets `error` (too_deep when the
 // nesting is the problem, exponent_overflow for a number beyond binary64's
-// range) and returns null.
+// range or an integer past 64 bits that names no double, as below) and
+// returns null.
 boost::json::value ParseJson(std::string_view text, int max_depth,
                              boost::json::storage_ptr storage,
                              boost::json::error_code& error);
+
+// True when the integer literal `literal` (an optional '-' and digits)
+// names the double `value` the way a binary64 reader and writer would: it
+// is the double's exact value, or the shortest decimal that reads back as it
+// (JavaScript writes 2^64 as 18446744073709552000). 9007199254740993 names
+// no double: it reads as 2^53, whose shortest form is 9007199254740992.
+bool IntegerLiteralNames(std::string_view literal, double value);
 
 }  // namespace kv
 

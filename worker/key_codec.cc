@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base64.h"
+#include "json_parse.h"
 #include "kv_limits.h"
 
 namespace kv {
@@ -171,19 +172,18 @@ Status EncodePart(const boost::json::value& part, std::string_view what,
       return Status::OK();
     case boost::json::kind::int64:
     case boost::json::kind::uint64: {
-      // A number part is a binary64 double. An integer the double cannot
-      // hold exactly (9007199254740993) would silently become its
-      // neighbour and merge two keys: refuse it.
+      // A number part is a binary64 double. An integer that names no
+      // double (9007199254740993) would silently become its neighbour and
+      // merge two keys: refuse it.
       const double d = part.to_number<double>();
-      const bool exact =
-          part.is_int64()
-              ? d < 0x1p63 && static_cast<int64_t>(d) == part.get_int64()
-              : d < 0x1p64 && static_cast<uint64_t>(d) == part.get_uint64();
-      if (!exact) {
+      if (!IntegerLiteralNames(part.is_int64()
+                                   ? std::to_string(part.get_int64())
+                                   : std::to_string(part.get_uint64()),
+                               d)) {
         return InvalidPart(what, index,
-                           "is an integer a number part cannot hold exactly "
-                           "(beyond 2^53 only some integers are doubles); "
-                           "send it as a {\"bigint\": \"<decimal>\"}");
+                           "is an integer no number part can hold (past "
+                           "2^53 only some integers are doubles); send it "
+                           "as a {\"bigint\": \"<decimal>\"}");
       }
       AppendNumber(d, out);
       return Status::OK();

@@ -81,6 +81,7 @@ const char* kv_limits_json(uint32_t* size) {
     add("maxWatchesPerStore", kv::kMaxWatchesPerStore);
     add("watchLifetimeMs", kv::kWatchLifetimeMs);
     add("watchStallMs", kv::kWatchStallMs);
+    add("watchHeartbeatMs", kv::kWatchHeartbeatMs);
     add("purgeBatchesPerAlarm", kv::kPurgeBatchesPerAlarm);
     add("purgeRetryMs", kv::kPurgeRetryMs);
     add("authCachedTokens", kv::kAuthCachedTokens);

@@ -32,7 +32,11 @@ constexpr size_t kMaxWatchesPerStore = 64;
 // A watch stream is closed after this long; the client reconnects.
 constexpr int64_t kWatchLifetimeMs = 15 * 60 * 1000;
 // A watcher that has not taken its pending event for this long is dropped.
-constexpr int64_t kWatchStallMs = 30 * 1000;
+constexpr int64_t kWatchStallMs = 15 * 1000;
+// An idle watch is sent a keep-alive comment this often: the runtime learns
+// that a client went away only by writing to it, so a dead watcher is gone
+// within kWatchHeartbeatMs + kWatchStallMs.
+constexpr int64_t kWatchHeartbeatMs = 10 * 1000;
 // Checks in one atomic commit.
 constexpr size_t kMaxChecksPerCommit = 100;
 // Mutations in one atomic commit.
@@ -58,7 +62,7 @@ constexpr size_t kMaxResponseBytes = 12 * 1024 * 1024;
 constexpr size_t kPurgeBatchEntries = 500;
 constexpr int kPurgeBatchesPerAlarm = 20;
 // Delay before an alarm whose purge failed tries again.
-constexpr int64_t kPurgeRetryMs = 30 * 1000;
+constexpr int64_t kPurgeRetryMs = 10 * 1000;
 // Lifetime given by expireIn, in milliseconds: about 100 years.
 constexpr int64_t kMaxExpireInMs = int64_t{36525} * 24 * 3600 * 1000;
 // The largest integer JSON clients (JavaScript) read exactly: 2^53 - 1.

@@ -266,11 +266,15 @@ TEST_F(ServiceTest, IntegersNoDoubleHoldsAreRefusedNotRounded) {
             std::string::npos);
   Call("set", json::parse(R"({"key":[18446744073709551615],"value":1})"));
   EXPECT_EQ(last_status_, 400);
-  // Integers a double holds exactly are numbers as before.
+  // Integers a double holds exactly are numbers as before, and so are the
+  // shortest forms JavaScript writes (2^62 + 1024 as ...389000).
   Call("set", json::parse(R"({"key":[9007199254740992],"value":1})"));
   EXPECT_EQ(last_status_, 200);
   Call("set", json::parse(R"({"key":[1152921504606846976],"value":2})"));
   EXPECT_EQ(last_status_, 200);
+  Call("set", json::parse(R"({"key":[4611686018427389000],"value":3})"));
+  EXPECT_EQ(last_status_, 200);
+  EXPECT_EQ(ValueAt("[4611686018427388928]"), 3);  // the same double
   // Past 64 bits the literal reaches the double parser: same rule.
   const std::string body = R"({"key":["v"],"value":)";
   Response response;
@@ -287,8 +291,22 @@ TEST_F(ServiceTest, IntegersNoDoubleHoldsAreRefusedNotRounded) {
     EXPECT_EQ(response.http_status, 400) << number;
     EXPECT_NE(response.body.find("invalid_json"), std::string::npos);
   }
-  Call("set", json::parse(R"({"key":["v"],"value":100000000000000000000})"));
-  EXPECT_EQ(last_status_, 200);  // 1e20 is a double
+  // 1e20 and 2^64 as JavaScript writes them are doubles; 1e400000 is not.
+  const std::pair<const char*, int> kNumbers[] = {
+      {"100000000000000000000", 200},
+      {"18446744073709552000", 200},
+      {"-1e400000", 400}};
+  for (const auto& [number, status] : kNumbers) {
+    ASSERT_TRUE(storage_
+                    ->Transaction([&] {
+                      response = Handle(store_.get(),
+                                        {"set", std::string(32, '\xff'),
+                                         body + number + "}", now_ms_});
+                      return true;
+                    })
+                    .ok());
+    EXPECT_EQ(response.http_status, status) << number;
+  }
 }
 
 TEST_F(ServiceTest, TheWorstListPageStaysWithinTheResponseBound) {

@@ -443,12 +443,28 @@ describe('operations quota', SUITE, () => {
     const over = await api.atomic({ mutations: [4, 5, 6].map((i) => ({ type: 'set', key: ['w', i], value: i })) });
     assertError(over, 429, 'quota_exceeded');
     assertError(await api.get([['w', 1], ['w', 2], ['w', 3]]), 429, 'quota_exceeded');
-    assertError(await api.list({ prefix: ['w'] }), 429, 'quota_exceeded'); // 3 entries, 2 left
-    assert.equal((await usageOf(store.accessToken)).usage.operations, 3, 'refusals cost nothing');
+    assert.equal((await usageOf(store.accessToken)).usage.operations, 3, 'quota refusals cost nothing');
     const last = await api.get([['w', 4], ['w', 6]]);
     assert.equal(last.status, 200);
     assert.deepEqual(last.body.entries.map((e) => e.value), [null, null], 'the refused commit wrote nothing');
     assert.equal(remaining(last), 0);
+    assertError(await api.list({ prefix: ['w'] }), 429, 'quota_exceeded');
+    assertError(await api.set(['w', null], 1), 400, 'invalid_key'); // no operation left to charge it
+    assert.equal((await usageOf(store.accessToken)).usage.operations, 5);
+  });
+
+  test('a list near the quota gets a short page and a cursor, never a free scan', async () => {
+    const store = await newStore({ limits: { opsPerMonth: 8 } });
+    const api = storeApi(store.accessToken);
+    assert.equal((await api.atomic({ mutations: [1, 2, 3, 4, 5].map((i) => ({ type: 'set', key: ['p', i], value: i })) })).status, 200);
+    const page = await api.list({ prefix: ['p'], limit: 100 }); // 3 operations left
+    assert.equal(page.status, 200);
+    assert.deepEqual(page.body.entries.map((e) => e.value), [1, 2, 3]);
+    assert.notEqual(page.body.cursor, null);
+    assert.equal(remaining(page), 0);
+    assertError(await api.list({ prefix: ['p'], cursor: page.body.cursor }), 429, 'quota_exceeded');
+    assertError(await api.count({ prefix: ['p'] }), 429, 'quota_exceeded');
+    assert.equal((await usageOf(store.accessToken)).usage.operations, 8);
   });
 
   test('operations are counted per key read, check, mutation, entry listed and 1,000 counted', async () => {
@@ -486,7 +502,7 @@ describe('operations quota', SUITE, () => {
     assert.equal((await step('a count of 4', 1, await api.count({ prefix: ['n'] }))).count, 4);
     assert.equal((await step('a count of 0 costs one', 1, await api.count({ prefix: ['empty'] }))).count, 0);
     await step('usage costs nothing', 0, await api.usage());
-    await step('a malformed request costs nothing', 0, await api.set(['n', null], 1), 400);
+    await step('a malformed request costs one', 1, await api.set(['n', null], 1), 400);
     await step('a commit of 1,000 sets', 1000, await api.atomic({
       mutations: Array.from({ length: 1000 }, (_, i) => ({ type: 'set', key: ['many', i], value: i })),
     }));
@@ -708,15 +724,26 @@ describe('failed-authentication rate limit', SUITE, () => {
 
   test('past 100 failed authentications an address gets 429; valid tokens still work', async () => {
     const store = await newStore({}, fresh);
+    const unused = await newStore({}, fresh);
+    assert.equal((await storeApi(store.accessToken, fresh).get([['ok']])).status, 200); // now cached
     const bad = randomUUID();
     const { response, before: refusals } = await failUntilLimited(() => storeApi(bad, fresh).get([['a']]));
     assert.ok(refusals >= 100, `${refusals} failed attempts were answered 401 first`);
     assertError(response, 429, 'too_many_failed_attempts');
     assert.equal(response.headers.get('retry-after'), '60');
 
-    // Valid credentials are never counted or limited.
+    // A token in use keeps working from the blocked address; a token this
+    // isolate has not seen waits out the block there (its look-up is what
+    // the block protects), and works at once from another address.
     const valid = await storeApi(store.accessToken, fresh).set(['ok'], 1);
     assert.equal(valid.status, 200, JSON.stringify(valid.body));
+    const blocked = await storeApi(unused.accessToken, fresh).get([['ok']]);
+    assertError(blocked, 429, 'too_many_failed_attempts');
+    assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+    const elsewhere = await call(fresh.url, '/v1/get', {
+      token: unused.accessToken, body: { keys: [['ok']] }, headers: { 'cf-connecting-ip': '192.0.2.7' },
+    });
+    assert.equal(elsewhere.status, 200, JSON.stringify(elsewhere.body));
     const listed = await admin('/v1/admin/stores', { on: fresh, method: 'GET' });
     assert.equal(listed.status, 200, JSON.stringify(listed.body));
 

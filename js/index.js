@@ -358,11 +358,13 @@ function errorOf(method, url, status, answer, text) {
   );
 }
 
-// Splits text chunks (or ready-made lines) into lines.
+// Splits text chunks (strings or bytes, as a file stream gives them) into lines
+// at '\n'; lines given one by one must end with '\n', as export() writes them.
 async function* lines(source) {
   let rest = '';
+  const decoder = new TextDecoder(); // one, streaming: a character may span two chunks
   for await (const chunk of source) {
-    const text = rest + (typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
+    const text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
     const parts = text.split('\n');
     rest = parts.pop();
     yield* parts;

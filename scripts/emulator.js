@@ -26,8 +26,8 @@ export async function freePort() {
 /**
  * Starts `wrangler dev` and waits until the Worker answers. `envFile` holds
  * the secrets (KV_ADMIN_TOKEN); `persistTo` is the state directory.
- * `stdio` is 'inherit' to show wrangler's output, else it is collected and
- * printed only if start-up fails. `faults` turns on fault injection
+ * `stdio` is 'inherit' to show wrangler's output, a file descriptor to write
+ * it there, else it is collected and printed only if start-up fails. `faults` turns on fault injection
  * (KV_FAULTS, shims/faults.js), for tests only. Returns { url, stop(), process }.
  */
 export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe', faults = false }) {

@@ -37,7 +37,8 @@ run(`${ROOT}node_modules/.bin/tsc`, ['-p', 'tests/brief/tsconfig.json']);
 
 // Imported only now: the helpers import the client through node_modules.
 const { startFreshEmulator } = await import('../tests/helpers.js');
-const emulator = await startFreshEmulator();
+const EMULATOR_LOG = `${ROOT}build/test-emulator.log`; // the Worker's logs, for a failure's cause
+const emulator = await startFreshEmulator({ logFile: EMULATOR_LOG });
 let status;
 try {
   // Asynchronously, not spawnSync: this process must keep draining the
@@ -54,4 +55,5 @@ try {
   await emulator.stop();
   emulator.remove();
 }
+if (status !== 0) console.error(`The emulator's output is in ${EMULATOR_LOG}.`);
 process.exit(status);

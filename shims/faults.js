@@ -5,7 +5,7 @@
 // Worker runs with KV_FAULTS=on, which only the test emulator sets.
 
 export const FAULTS = Object.freeze({
-  trap: 'the next core call traps (kv_trap_for_test) before it runs',
+  trap: 'the next client request traps in the core (kv_trap_for_test) before it runs',
   purge_storage_error: 'every statement of the next purge batch fails',
   after_commit_error: 'the work after the next successful request throws',
 });

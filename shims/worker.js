@@ -60,6 +60,11 @@ export default {
       return await route(request, env);
     } catch (error) {
       console.error('request failed:', error);
+      // The runtime marks what a retry may cure (an overloaded or reset
+      // Durable Object); the request did not happen, so say so.
+      if (error?.overloaded || error?.retryable) {
+        return errorResponse(503, 'unavailable', 'the store is busy or restarting; retry in a second', { 'retry-after': '1' });
+      }
       return errorResponse(500, 'internal_error', 'the service failed to handle the request');
     }
   },

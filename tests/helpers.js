@@ -2,7 +2,7 @@
 // raw HTTP calls to it.
 
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@own3d/kv';
@@ -11,14 +11,18 @@ import { freePort, startEmulator } from '../scripts/emulator.js';
 /**
  * Starts workerd (wrangler dev) on a free port with a fresh state directory
  * and admin token, with fault injection on (shims/faults.js). `stateDir`
- * reuses a directory and `port` a port (to test restarts).
+ * reuses a directory and `port` a port (to test restarts); `logFile` keeps
+ * wrangler's whole output.
  * Returns { url, adminToken, stateDir, stop(), remove() }.
  */
-export async function startFreshEmulator({ stateDir, adminToken = randomUUID(), port } = {}) {
+export async function startFreshEmulator({ stateDir, adminToken = randomUUID(), port, logFile } = {}) {
   const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'kv-e2e-'));
   const envFile = join(dir, 'test.env');
   writeFileSync(envFile, `KV_ADMIN_TOKEN="${adminToken}"\n`);
-  const emulator = await startEmulator({ port: port ?? (await freePort()), persistTo: join(dir, 'state'), envFile, faults: true });
+  const emulator = await startEmulator({
+    port: port ?? (await freePort()), persistTo: join(dir, 'state'), envFile, faults: true,
+    stdio: logFile ? openSync(logFile, 'w') : 'pipe',
+  });
   return {
     url: emulator.url,
     adminToken,

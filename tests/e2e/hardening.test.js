@@ -98,7 +98,7 @@ describe('one store cannot break the core for others', () => {
 });
 
 describe('watches are bounded', () => {
-  test('the 65th watch of a store is refused 429 without a charge; closing one frees a slot', async () => {
+  test('the 65th watch of a store is refused 429 without a charge; ended watches free their slots', async () => {
     const store = await createStore(emulator, 'eu-central-1', UNLIMITED);
     const open = (signal) => fetch(`${emulator.url}/v1/watch`, {
       method: 'POST',
@@ -121,21 +121,23 @@ describe('watches are bounded', () => {
       assert.equal(set.status, 200);
     }
     assert.ok(Date.now() - started < 20_000);
-    // A client that goes away frees its slot within the keep-alive (10 s)
-    // and stall (15 s) bounds, even though the watched keys never change.
-    controllers[0].abort();
-    await watches[0].body?.cancel().catch(() => {});
-    let reopened;
-    const deadline = Date.now() + 40_000;
-    while (Date.now() < deadline) {
-      reopened = await open();
-      if (reopened.status === 200) break;
-      await reopened.body?.cancel();
-      await sleep(500);
-    }
-    assert.equal(reopened.status, 200, 'a closed watch frees its slot');
-    for (const controller of controllers) controller.abort();
+    // A watch the store ends frees its slot at once: rotating the token ends
+    // all 64, and the new token opens a watch. (A client that goes away is
+    // noticed when a write to it fails or stalls, within the keep-alive and
+    // stall bounds: tests/unit/watch_hub.test.js. wrangler dev's proxy holds
+    // a closed client's connection open, so that case is not tested here.)
+    const rotated = await admin(`/v1/admin/stores/${store.id}/token`, { method: 'POST' });
+    assert.equal(rotated.status, 200);
+    const ended = await Promise.all(watches.map((watch) => watch.text()));
+    assert.ok(ended.every((text) => /event: error\ndata: .*invalid_token/.test(text)), 'each watch ended with an error event');
+    const reopened = await fetch(`${emulator.url}/v1/watch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rotated.body.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ keys: [['w', 1]] }),
+    });
+    assert.equal(reopened.status, 200, 'the ended watches freed their slots');
     await reopened.body.cancel();
+    for (const controller of controllers) controller.abort();
   });
 
   test('rotating the token ends the watches opened with the old one', async () => {

@@ -47,13 +47,14 @@ bool Measure(const Case& c, uint64_t* file_bytes, uint64_t* counted) {
     for (size_t first = 0; first < c.entries;) {
       CommitRequest commit;
       size_t bytes = 0;
-      for (; first < c.entries && commit.mutations.size() < kMaxMutationsPerCommit &&
+      for (; first < c.entries &&
+             commit.mutations.size() < kMaxMutationsPerCommit &&
              bytes + value.size() + 32 < kMaxCommitBytes;
            ++first) {
         // ["users", "<id>"]: a string part of a 12-digit id, as apps key rows.
-        std::string key = std::string("\x02users", 6) + '\0' + '\x02' +
-                          std::to_string(100000000000 + first * 7919 % 1000003) +
-                          '\0';
+        std::string key =
+            std::string("\x02users", 6) + '\0' + '\x02' +
+            std::to_string(100000000000 + first * 7919 % 1000003) + '\0';
         bytes += key.size() + value.size();
         commit.mutations.push_back(
             {Mutation::Type::kSet, std::move(key), value, std::nullopt});
@@ -84,11 +85,12 @@ bool Measure(const Case& c, uint64_t* file_bytes, uint64_t* counted) {
 }  // namespace kv
 
 int main() {
-  const kv::Case cases[] = {{16, 20000}, {100, 20000}, {1000, 5000},
-                            {4000, 2000}, {16384, 500}};
-  std::printf("| value bytes | entries | counted bytes/entry | file bytes/entry "
-              "| overhead bytes/entry | file / counted |\n"
-              "| ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  const kv::Case cases[] = {
+      {16, 20000}, {100, 20000}, {1000, 5000}, {4000, 2000}, {16384, 500}};
+  std::printf(
+      "| value bytes | entries | counted bytes/entry | file bytes/entry "
+      "| overhead bytes/entry | file / counted |\n"
+      "| ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (const kv::Case& c : cases) {
     uint64_t file_bytes = 0;
     uint64_t counted = 0;

@@ -4,8 +4,8 @@
 #include <boost/json/value_stack.hpp>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace kv {

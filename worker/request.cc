@@ -544,9 +544,8 @@ Status DecodeList(std::string_view body, ListRequest* request) {
 Status DecodeCount(std::string_view body, CountRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(ParseBody(body, &resource,
-                               {"prefix", "start", "end", "cursor"},
-                               &body_json));
+  KV_RETURN_IF_ERROR(ParseBody(
+      body, &resource, {"prefix", "start", "end", "cursor"}, &body_json));
   const json::object& object = body_json.get_object();
   KV_RETURN_IF_ERROR(DecodeSelector(object, &request->selector));
   return DecodeCursor(object, request->selector, &request->after);

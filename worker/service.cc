@@ -219,8 +219,8 @@ Status Rotate(Store* store, std::string_view body, Response* response) {
   }
   std::string previous;
   uint64_t generation;
-  KV_RETURN_IF_ERROR(store->Rotate(*settings.credential, &previous,
-                                   &generation));
+  KV_RETURN_IF_ERROR(
+      store->Rotate(*settings.credential, &previous, &generation));
   static constexpr char kHexDigits[] = "0123456789abcdef";
   std::string& out = response->body;
   out.append("{\"previous\":\"");
@@ -248,9 +248,8 @@ Status Purge(Store* store, std::string_view, Response* response) {
   bool more;
   std::optional<int64_t> next_expiry;
   KV_RETURN_IF_ERROR(store->PurgeExpired(&purged, &more, &next_expiry));
-  response->body.append("{\"purged\":" + std::to_string(purged) +
-                        ",\"more\":" + (more ? "true" : "false") +
-                        ",\"nextExpiry\":");
+  response->body.append("{\"purged\":" + std::to_string(purged) + ",\"more\":" +
+                        (more ? "true" : "false") + ",\"nextExpiry\":");
   AppendOptional(next_expiry, &response->body);
   response->body.push_back('}');
   response->wake_at_ms = next_expiry;
@@ -319,9 +318,8 @@ Status Run(Store* store, const Request& request, Response* response) {
   Status status = operation->run(store, request.body, response);
   // Refusing a client's mistake took the store's time: it costs too. A
   // refusal for the quota costs nothing (there is nothing left to charge).
-  if (operation->authenticated && !status.ok() &&
-      status.http_status() >= 400 && status.http_status() < 500 &&
-      status.code() != Code::kQuotaExceeded) {
+  if (operation->authenticated && !status.ok() && status.http_status() >= 400 &&
+      status.http_status() < 500 && status.code() != Code::kQuotaExceeded) {
     store->ChargeRefusal();
   }
   if (operation->authenticated) response->quota = store->Quota();
@@ -338,11 +336,11 @@ Response Handle(Store* store, const Request& request) {
   if (status.ok() && response.body.size() > kMaxResponseBytes) {
     // The page bounds make this unreachable; if they fail, refuse rather
     // than hand the host a response no bound was meant to allow.
-    status = Status::Error(
-        Code::kInternalError,
-        "the response would be " + std::to_string(response.body.size()) +
-            " bytes, past the core's limit of " +
-            std::to_string(kMaxResponseBytes));
+    status = Status::Error(Code::kInternalError,
+                           "the response would be " +
+                               std::to_string(response.body.size()) +
+                               " bytes, past the core's limit of " +
+                               std::to_string(kMaxResponseBytes));
   }
   if (status.ok()) return response;
   response.http_status = status.http_status();

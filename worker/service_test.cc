@@ -230,11 +230,11 @@ TEST_F(ServiceTest, ARefusedRequestCostsOneOperationAQuotaRefusalNone) {
 }
 
 TEST_F(ServiceTest, RotateReplacesTheCredentialAndReportsTheOneItReplaced) {
-  const json rotated = Call(
-      "rotate", {{"credential", std::string(64, 'a')}}, std::string());
+  const json rotated =
+      Call("rotate", {{"credential", std::string(64, 'a')}}, std::string());
   ASSERT_EQ(last_status_, 200) << rotated;
-  EXPECT_EQ(rotated, json({{"previous", std::string(64, 'f')},
-                           {"generation", 2}}));
+  EXPECT_EQ(rotated,
+            json({{"previous", std::string(64, 'f')}, {"generation", 2}}));
   Call("get", json::parse(R"({"keys":[["a"]]})"));
   EXPECT_EQ(last_status_, 401);  // the old credential
   Call("get", json::parse(R"({"keys":[["a"]]})"), std::string(32, '\xaa'));
@@ -244,12 +244,11 @@ TEST_F(ServiceTest, RotateReplacesTheCredentialAndReportsTheOneItReplaced) {
   Call("retire", json::object(), std::string());
   EXPECT_EQ(last_status_, 200);
   for (const char* operation : {"rotate", "configure", "stats"}) {
-    const json refused =
-        Call(operation,
-             std::string(operation) == "rotate"
-                 ? json{{"credential", std::string(64, 'c')}}
-                 : json::object(),
-             std::string());
+    const json refused = Call(operation,
+                              std::string(operation) == "rotate"
+                                  ? json{{"credential", std::string(64, 'c')}}
+                                  : json::object(),
+                              std::string());
     EXPECT_EQ(last_status_, 404) << operation;
     EXPECT_EQ(refused["error"]["code"], "store_not_found");
   }
@@ -275,37 +274,31 @@ TEST_F(ServiceTest, IntegersNoDoubleHoldsAreRefusedNotRounded) {
   Call("set", json::parse(R"({"key":[4611686018427389000],"value":3})"));
   EXPECT_EQ(last_status_, 200);
   EXPECT_EQ(ValueAt("[4611686018427388928]"), 3);  // the same double
-  // Past 64 bits the literal reaches the double parser: same rule.
-  const std::string body = R"({"key":["v"],"value":)";
-  Response response;
-  for (const char* number :
-       {"123456789012345678901234567890", "-100000000000000000000001"}) {
-    ASSERT_TRUE(storage_
-                    ->Transaction([&] {
-                      response = Handle(store_.get(),
-                                        {"set", std::string(32, '\xff'),
-                                         body + number + "}", now_ms_});
-                      return true;
-                    })
-                    .ok());
-    EXPECT_EQ(response.http_status, 400) << number;
-    EXPECT_NE(response.body.find("invalid_json"), std::string::npos);
-  }
-  // 1e20 and 2^64 as JavaScript writes them are doubles; 1e400000 is not.
+  // Past 64 bits the literal reaches the double parser: same rule. 1e20
+  // and 2^64 as JavaScript writes them are doubles; the others are not.
   const std::pair<const char*, int> kNumbers[] = {
+      {"123456789012345678901234567890", 400},
+      {"-100000000000000000000001", 400},
+      {"-1e400000", 400},
       {"100000000000000000000", 200},
-      {"18446744073709552000", 200},
-      {"-1e400000", 400}};
+      {"18446744073709552000", 200}};
   for (const auto& [number, status] : kNumbers) {
+    Response response;
     ASSERT_TRUE(storage_
                     ->Transaction([&] {
-                      response = Handle(store_.get(),
-                                        {"set", std::string(32, '\xff'),
-                                         body + number + "}", now_ms_});
+                      response =
+                          Handle(store_.get(),
+                                 {"set", std::string(32, '\xff'),
+                                  std::string(R"({"key":["v"],"value":)") +
+                                      number + "}",
+                                  now_ms_});
                       return true;
                     })
                     .ok());
     EXPECT_EQ(response.http_status, status) << number;
+    if (status == 400) {
+      EXPECT_NE(response.body.find("invalid_json"), std::string::npos);
+    }
   }
 }
 
@@ -327,8 +320,8 @@ TEST_F(ServiceTest, TheWorstListPageStaysWithinTheResponseBound) {
     }
   }
   for (bool keys_only : {true, false}) {
-    json body = {{"prefix", json::array()}, {"limit", 1000},
-                 {"keysOnly", keys_only}};
+    json body = {
+        {"prefix", json::array()}, {"limit", 1000}, {"keysOnly", keys_only}};
     size_t seen = 0;
     for (;;) {
       const json page = Call("list", body);

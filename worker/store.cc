@@ -147,8 +147,7 @@ Status Store::End() {
        SqlValue::Integer(static_cast<int64_t>(state_.usage_ops)),
        SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes)),
        SqlValue::Integer(static_cast<int64_t>(state_.lifecycle)),
-       SqlValue::Integer(
-           static_cast<int64_t>(state_.credential_generation))},
+       SqlValue::Integer(static_cast<int64_t>(state_.credential_generation))},
       &rows);
 }
 

@@ -69,7 +69,7 @@ struct StoreState {
   // which of two racing rotations is the later one.
   uint64_t credential_generation = 0;
   Lifecycle lifecycle = Lifecycle::kNew;
-  Version version = 0;     // of the last commit
+  Version version = 0;  // of the last commit
   Limits limits;
   uint32_t usage_month = 0;  // YYYYMM that usage_ops counts
   uint64_t usage_ops = 0;

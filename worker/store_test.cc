@@ -300,10 +300,10 @@ TEST_F(StoreTest, CountingRules) {
   EXPECT_EQ(ListKeys(list, &cursor).size(), 2u);  // 2 entries
   EXPECT_EQ(State().usage_ops, 7u);
   uint64_t count;
-  ASSERT_TRUE(Request([&] {
-                return store_->Count({list.selector, std::nullopt}, &count,
-                                     &cursor);
-              }).ok());
+  ASSERT_TRUE(
+      Request([&] {
+        return store_->Count({list.selector, std::nullopt}, &count, &cursor);
+      }).ok());
   EXPECT_EQ(cursor, std::nullopt);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(State().usage_ops, 8u);  // a count of up to 1,000 costs one
@@ -569,8 +569,10 @@ TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
   std::optional<std::string> cursor;
   EXPECT_EQ(ListKeys(list, &cursor).size(), 3u);
   EXPECT_NE(cursor, std::nullopt);
-  EXPECT_EQ(Request([&] { return store_->List(list, [](auto&) {}, &cursor); })
-                .code(),
+  EXPECT_EQ(Request([&] {
+              return store_->List(
+                  list, [](auto&) {}, &cursor);
+            }).code(),
             Code::kQuotaExceeded);
   // One operation left pays for counting 1,000 entries: the count stops
   // there with a cursor, and resumes from it once the limit is raised.
@@ -584,9 +586,8 @@ TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
   EXPECT_EQ(State().usage_ops, *State().limits.ops_per_month);
   SetLimits(std::nullopt, std::nullopt);
   CountRequest rest{all, Key("k" + std::to_string(10000 + 999))};
-  ASSERT_TRUE(Request([&] {
-                return store_->Count(rest, &count, &cursor);
-              }).ok());
+  ASSERT_TRUE(
+      Request([&] { return store_->Count(rest, &count, &cursor); }).ok());
   EXPECT_EQ(count, 500u);
   EXPECT_EQ(cursor, std::nullopt);
 }
@@ -616,8 +617,8 @@ TEST_F(StoreTest, PurgeDeletesInBoundedBatches) {
                 }).ok());
     batches.push_back(purged);
   }
-  EXPECT_EQ(batches, (std::vector<uint64_t>{kPurgeBatchEntries,
-                                            kPurgeBatchEntries, 7}));
+  EXPECT_EQ(batches,
+            (std::vector<uint64_t>{kPurgeBatchEntries, kPurgeBatchEntries, 7}));
   EXPECT_EQ(next, kNov26 + 60000);
   EXPECT_EQ(State().storage_bytes, Key("later").size() + 1);
   EXPECT_LT(State().storage_bytes, stored);

@@ -282,7 +282,10 @@ TEST_F(ServiceTest, IntegersNoDoubleHoldsAreRefusedNotRounded) {
       {"-1e400000", 400},
       {"100000000000000000000", 200},
       {"18446744073709552000", 200}};
-  for (const auto& [number, status] : kNumbers) {
+  for (const auto& number_and_status : kNumbers) {
+    // Named copies: clang 14 cannot capture structured bindings.
+    const char* number = number_and_status.first;
+    const int status = number_and_status.second;
     Response response;
     ASSERT_TRUE(storage_
                     ->Transaction([&] {

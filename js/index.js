@@ -857,7 +857,7 @@ function jsonStringLength(text) {
     else if (unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       length += 4;
       i++;
-    } else length += 6; // a lone surrogate, written \udXXX
+    } else length += 6; // a lone surrogate, written as a \u escape of six characters
   }
   return length;
 }

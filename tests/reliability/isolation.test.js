@@ -37,11 +37,31 @@ let bystander; // { store, probe }
 let hostile; // { store, kv }
 const openWatches = new Set(); // AbortControllers, aborted in after()
 
+// Answers lost by wrangler's dev proxy (its text 503 "Your worker restarted
+// mid-request", docs/reliability.md): reads are sent again, writes are
+// marked `lost` for the caller to resolve. Counted, and printed at the end.
+const PROXY_LOST = /Your worker restarted mid-request/;
+const READS = new Set(['/v1/get', '/v1/list', '/v1/count', '/v1/usage']);
+const lostAnswers = { reads: 0, writes: 0 };
+
 /**
- * A raw request with a timeout: { status, headers, text, body, ms }, where
- * body is the parsed JSON or undefined. A request without an answer throws.
+ * A raw request with a timeout: { status, headers, text, body, ms, lost },
+ * where body is the parsed JSON or undefined, and `lost` marks a write whose
+ * answer the dev proxy lost. A request without an answer throws.
  */
-async function send(path, token, body, { method = 'POST', timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+async function send(path, token, body, options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await sendOnce(path, token, body, options);
+    if (answer.status !== 503 || !PROXY_LOST.test(answer.text)) return answer;
+    if (!READS.has(path) || attempt === 20) {
+      lostAnswers.writes++;
+      return { ...answer, lost: true };
+    }
+    lostAnswers.reads++;
+  }
+}
+
+async function sendOnce(path, token, body, { method = 'POST', timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
   const started = performance.now();
   const response = await fetch(`${emulator.url}${path}`, {
     method,
@@ -161,6 +181,7 @@ class Probe {
       return null;
     }
     this.samples.push({ ms: answer.ms, op, phase });
+    if (answer.lost) return null; // the dev proxy lost the answer: the next tick resolves it
     if (answer.status !== 200 || answer.body === undefined) {
       this.errors.push({ op, phase, error: `${answer.status} ${answer.text.slice(0, 300)}` });
       return null;
@@ -630,7 +651,7 @@ describe('one hostile store, one bystander, one runtime', () => {
       console.log(`# bystander during ${name}: ${latencySummary(samples)}`);
     }
     console.log(`# bystander latency (all ${probe.ticks} ticks, get/set/list): ${latencySummary(probe.samples)}; ` +
-      `errors=${probe.errors.length} wrong=${probe.wrong.length}`);
+      `errors=${probe.errors.length} wrong=${probe.wrong.length}; answers lost by the dev proxy: ${JSON.stringify(lostAnswers)}`);
     assert.deepEqual(probe.errors, [], 'the bystander got an answer, 200, to every request');
     assert.deepEqual(probe.wrong, [], 'every answer of the bystander was what it wrote');
     for (const name of phases) {

@@ -4,8 +4,8 @@
 // true of any network, and the local emulator makes it happen under load:
 // wrangler's dev proxy sometimes loses its connection to the Worker
 // ("Network connection lost" inside workerd) and answers 503 "Your worker
-// restarted mid-request" instead of the store's JSON. The store itself never
-// answers 503. The tests never guess such an outcome: reads are retried (they
+// restarted mid-request" as text instead of the store's JSON (the store's
+// own 503, `unavailable`, means nothing was done). The tests never guess such an outcome: reads are retried (they
 // change nothing), and a commit is resolved by reading a marker it wrote
 // after fencing it off, so that it can no longer apply later.
 

@@ -37,7 +37,6 @@ export class AuthGate {
   #stores = new Map(); // token hash -> store
   #unknown = new Map(); // token hash -> when it may be looked up again
   #blocked = new Map(); // address -> { until, code }
-  #pending = new Map(); // token hash -> lookup in flight, shared by concurrent requests
 
   /**
    * `lookup(credentialHex)` resolves to the token's store or null (the
@@ -62,12 +61,11 @@ export class AuthGate {
     const blocked = this.#blockedRefusal(address);
     if (blocked) return { refusal: blocked };
     if (!this.#knownUnknown(credentialHex)) {
-      // A lookup already in flight costs the directory nothing more.
-      if (!this.#pending.has(credentialHex)) {
-        const { success } = await this.#lookupLimiter.limit({ key: address });
-        if (!success) return { refusal: this.#block(address, 'too_many_lookups') };
-      }
-      const store = await this.#lookupOnce(credentialHex);
+      const { success } = await this.#lookupLimiter.limit({ key: address });
+      if (!success) return { refusal: this.#block(address, 'too_many_lookups') };
+      // Each request looks up for itself: the Workers runtime cancels a
+      // request that awaits I/O begun by another one (as "hung").
+      const store = await this.#lookupAndCache(credentialHex);
       if (store) return { store };
     }
     return { refusal: await this.refuse(address, INVALID_TOKEN) };
@@ -88,18 +86,6 @@ export class AuthGate {
   /** Drops the cached store of a token (rotated, deleted, or refused by its store). */
   forget(credentialHex) {
     this.#stores.delete(credentialHex);
-  }
-
-  async #lookupOnce(credentialHex) {
-    const pending = this.#pending.get(credentialHex);
-    if (pending) return pending;
-    const lookup = this.#lookupAndCache(credentialHex);
-    this.#pending.set(credentialHex, lookup);
-    try {
-      return await lookup;
-    } finally {
-      this.#pending.delete(credentialHex);
-    }
   }
 
   async #lookupAndCache(credentialHex) {

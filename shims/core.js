@@ -1,6 +1,7 @@
 // The wasm boundary, bound in one place: instantiates the core's standalone
 // module (worker/kv_c.h is the ABI) and exposes it as a small JS object.
-// Every buffer this file allocates in wasm memory is freed in a `finally`.
+// Every buffer this file allocates in wasm memory is freed in a `finally`,
+// or discarded with the whole instance after a trap.
 
 import { sqlHostImport } from './sql_storage.js';
 
@@ -50,8 +51,10 @@ export function createCore(wasmModule) {
       });
       instance.exports._initialize();
       instances++;
-      statements ??= readStatements(instance.exports, memory);
-      sqlImport.setStatements(statements);
+      if (statements === null) {
+        statements = readStatements(instance.exports, memory);
+        sqlImport.setStatements(statements);
+      }
     }
     return instance.exports;
   }

@@ -457,13 +457,18 @@ TEST_F(StoreTest, OnlyCreateBringsAStoreToLifeAndNothingBringsItBack) {
   uint64_t generation;
   const std::string first(32, '\x01');
   const std::string second(32, '\x02');
-  // Before it exists, a rotation or a limit change finds no store.
-  EXPECT_EQ(Request([&] {
-              return store_->Rotate(second, &previous, &generation);
-            }).code(),
-            Code::kStoreNotFound);
-  EXPECT_EQ(Request([&] { return store_->Configure({}); }).code(),
-            Code::kStoreNotFound);
+  // A rotation or a limit change of a store that is not live finds none.
+  const auto expect_not_live = [&](const char* when) {
+    EXPECT_EQ(Request([&] {
+                return store_->Rotate(second, &previous, &generation);
+              }).code(),
+              Code::kStoreNotFound)
+        << when;
+    EXPECT_EQ(Request([&] { return store_->Configure({}); }).code(),
+              Code::kStoreNotFound)
+        << when;
+  };
+  expect_not_live("before it is created");
   SettingsRequest create;
   create.credential = first;
   ASSERT_TRUE(Request([&] { return store_->Create(create); }).ok());
@@ -479,12 +484,7 @@ TEST_F(StoreTest, OnlyCreateBringsAStoreToLifeAndNothingBringsItBack) {
   // Deleted: every setting is refused, the credential is gone, and the
   // store cannot be created again under the same name.
   ASSERT_TRUE(Request([&] { return store_->Retire(); }).ok());
-  EXPECT_EQ(Request([&] {
-              return store_->Rotate(first, &previous, &generation);
-            }).code(),
-            Code::kStoreNotFound);
-  EXPECT_EQ(Request([&] { return store_->Configure({}); }).code(),
-            Code::kStoreNotFound);
+  expect_not_live("after it is deleted");
   EXPECT_EQ(Request([&] { return store_->Create(create); }).code(),
             Code::kStoreExists);
   EXPECT_EQ(Request([&] { return store_->Authenticate(second); }).code(),

@@ -28,7 +28,8 @@ struct Case {
 // Commits `entries` entries of `value_bytes` under keys ["users", <n>] into
 // a fresh file; returns its growth and the bytes the quota counted.
 bool Measure(const Case& c, uint64_t* file_bytes, uint64_t* counted) {
-  std::string path = "/tmp/kv_storage_overhead_XXXXXX";
+  // mkstemp replaces the six trailing template characters.
+  std::string path = "/tmp/kv_storage_overhead_" + std::string(6, 'X');
   const int fd = mkstemp(path.data());
   if (fd < 0) return false;
   close(fd);

@@ -288,7 +288,13 @@ async function recordRotation(env, id, { previous, credential, generation }) {
       return true;
     }
   }
-  throw new Error(`recording the rotation of store ${id} lost ${DIRECTORY_ATTEMPTS} races in a row`);
+  throw lostRaces(`recording the rotation of store ${id}`);
+}
+
+// The directory kept changing under an admin call: a retry of the whole call
+// is safe (rotations and deletes are), so the client is told 503, not 500.
+function lostRaces(what) {
+  return Object.assign(new Error(`${what} lost ${DIRECTORY_ATTEMPTS} races in a row`), { retryable: true });
 }
 
 // The store object erases the data first and marks itself deleted (no later
@@ -301,7 +307,7 @@ async function deleteStore(env, id) {
   await storeObject(env, { id, region: record.region }).destroy();
   for (let attempt = 0; attempt < DIRECTORY_ATTEMPTS; attempt++) {
     const found = await storeRecordEntry(env, id);
-    if (!found) break;
+    if (!found) return jsonResponse(200, { id, deleted: true }); // a racing delete removed it
     const { value: { credential }, version } = found;
     const removed = await internal(directory(env), 'atomic', {
       checks: [{ key: ['store', id], version }],
@@ -309,10 +315,10 @@ async function deleteStore(env, id) {
     });
     if (removed.ok) {
       gate(env).forget(credential);
-      break;
+      return jsonResponse(200, { id, deleted: true });
     }
   }
-  return jsonResponse(200, { id, deleted: true });
+  throw lostRaces(`removing store ${id} from the directory`);
 }
 
 // POST /v1/admin/faults {"store": id, "fault": name, "count": n}: arms a

@@ -2,7 +2,10 @@
 // real SQLite (better-sqlite3), so that the product's wasm core and its JS
 // glue (shims/core.js, shims/sql_storage.js) run in plain Node for the
 // benchmarks. Only what shims/sql_storage.js uses: `exec(sql, ...params)`
-// returning a cursor with `raw()`.
+// returning a cursor with `raw()`, `rowsRead` and `rowsWritten`. SQLite does
+// not tell better-sqlite3 how many rows a statement scanned, so here
+// `rowsRead` is the rows returned and `rowsWritten` the rows changed: the
+// bench reports the billed counts from workerd, not from this host.
 
 import Database from 'better-sqlite3';
 
@@ -24,8 +27,12 @@ export function openSqlStorage(path = ':memory:') {
         prepared.set(text, statement);
       }
       const bound = bindings(params);
-      const rows = statement.reader ? statement.all(bound).map(cellsAsDurableObject) : (statement.run(bound), []);
-      return { raw: () => rows };
+      if (!statement.reader) {
+        const { changes } = statement.run(bound);
+        return { raw: () => [], rowsRead: 0, rowsWritten: changes };
+      }
+      const rows = statement.all(bound).map(cellsAsDurableObject);
+      return { raw: () => rows, rowsRead: rows.length, rowsWritten: 0 };
     },
   };
   const inTransaction = db.transaction((fn) => fn());

@@ -28,13 +28,16 @@ export async function freePort() {
  * the secrets (KV_ADMIN_TOKEN); `persistTo` is the state directory.
  * `stdio` is 'inherit' to show wrangler's output, a file descriptor to write
  * it there, else it is collected and printed only if start-up fails. `faults` turns on fault injection
- * (KV_FAULTS, shims/faults.js), for tests only. Returns { url, stop(), process }.
+ * (KV_FAULTS, shims/faults.js), for tests only; `rowCounts` the kv-rows-read
+ * and kv-rows-written response headers (KV_ROW_COUNTS, shims/worker.js).
+ * Returns { url, stop(), process }.
  */
-export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe', faults = false }) {
+export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe', faults = false, rowCounts = false }) {
   const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persistTo,
     '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false',
     '--var', 'KV_JURISDICTIONS:off'];
   if (faults) args.push('--var', 'KV_FAULTS:on');
+  if (rowCounts) args.push('--var', 'KV_ROW_COUNTS:on');
   if (envFile) args.push('--env-file', envFile);
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,

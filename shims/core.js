@@ -6,7 +6,7 @@
 import { sqlHostImport } from './sql_storage.js';
 
 const KV_OK = 0;
-const RESPONSE_BYTES = 48; // sizeof(kv_response), worker/kv_c.h
+const RESPONSE_BYTES = 56; // sizeof(kv_response), worker/kv_c.h
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -31,7 +31,9 @@ export class CoreError extends Error {
  * call builds a fresh one from the module. No state survives a trap.
  */
 export function createCore(wasmModule) {
-  const storage = { sql: null, error: null }; // the call in progress
+  // The call in progress: its storage, the first failure, and the rows its
+  // statements read and wrote (what the host bills).
+  const storage = { sql: null, error: null, rowsRead: 0, rowsWritten: 0 };
   let instance = null;
   let statements = null; // the SQL texts: the same for every instance
   let instances = 0;
@@ -76,6 +78,8 @@ export function createCore(wasmModule) {
   function withStorage(sql, body) {
     storage.sql = sql;
     storage.error = null;
+    storage.rowsRead = 0;
+    storage.rowsWritten = 0;
     try {
       return body();
     } finally {
@@ -105,13 +109,17 @@ export function createCore(wasmModule) {
 
     /**
      * Handles one API request (kv_handle) at time `nowMs`. `credential` is
-     * the token's SHA-256 (Uint8Array; empty for the Worker's directory).
-     * Returns `{ status, body, quota, wakeAt }`: the JSON body as a string,
-     * the monthly quota `{ limit, remaining, resetsAt }` or null, and the
-     * time to wake the store for expired entries, or null. Throws CoreError
-     * when storage or the core failed, so that transactionSync rolls back.
+     * the token's SHA-256 (Uint8Array; empty for the Worker's directory);
+     * `deferredOperations` the count the previous call returned (see
+     * worker/store.h). Returns `{ status, body, quota, wakeAt,
+     * deferredOperations, rows }`: the JSON body as a string, the monthly
+     * quota `{ limit, remaining, resetsAt }` or null, the time to wake the
+     * store for expired entries or null, the count to keep once the
+     * transaction commits, and `{ read, written }`, the rows its statements
+     * read and wrote. Throws CoreError when storage or the core failed, so
+     * that transactionSync rolls back.
      */
-    handle(sql, operation, credential, body, nowMs) {
+    handle(sql, operation, credential, body, nowMs, deferredOperations = 0) {
       return guarded((core) => {
         const op = encoder.encode(operation);
         const size = op.length + credential.length + body.length + RESPONSE_BYTES;
@@ -128,8 +136,9 @@ export function createCore(wasmModule) {
           bytes.set(body, at.body);
           return withStorage(sql, () => {
             const outcome = core.kv_handle(at.op, op.length, at.credential, credential.length,
-              at.body, body.length, nowMs, at.response);
+              at.body, body.length, nowMs, deferredOperations, at.response);
             const result = readResponse(memory(), at.response);
+            result.rows = { read: storage.rowsRead, written: storage.rowsWritten };
             trapped = false;
             if (outcome !== KV_OK) {
               throw new CoreError(`the core failed with status ${result.status}`,
@@ -156,6 +165,7 @@ function readResponse(buffer, pointer) {
   const view = new DataView(buffer, pointer, RESPONSE_BYTES);
   const limit = view.getFloat64(16, true);
   const wakeAt = view.getFloat64(40, true);
+  const deferredOperations = view.getFloat64(48, true);
   return {
     status: view.getInt32(8, true),
     body: decoder.decode(new Uint8Array(buffer, view.getUint32(0, true), view.getUint32(4, true))),
@@ -165,6 +175,7 @@ function readResponse(buffer, pointer) {
       resetsAt: view.getFloat64(32, true),
     },
     wakeAt: wakeAt < 0 ? null : wakeAt,
+    deferredOperations,
   };
 }
 

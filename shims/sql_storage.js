@@ -15,7 +15,9 @@ const encoder = new TextEncoder();
 
 /**
  * Makes the import. `storage.sql` is the ctx.storage.sql of the call in
- * progress; a failure is kept in `storage.error` for the caller to report.
+ * progress; a failure is kept in `storage.error` for the caller to report,
+ * and each statement adds its cursor's rowsRead and rowsWritten to
+ * `storage.rowsRead` and `storage.rowsWritten`.
  * `memory()` returns the current wasm memory buffer; `alloc(size)` is
  * kv_alloc (the core owns and frees the rows buffer).
  */
@@ -28,7 +30,10 @@ export function sqlHostImport({ storage, memory, alloc }) {
     run(statement, paramsPointer, paramsLength, rowsSlot, rowsLengthSlot) {
       try {
         const params = decodeParams(memory(), paramsPointer, paramsLength);
-        const rows = [...storage.sql.exec(statements[statement], ...params).raw()];
+        const cursor = storage.sql.exec(statements[statement], ...params);
+        const rows = [...cursor.raw()];
+        storage.rowsRead += cursor.rowsRead; // final once the cursor is consumed
+        storage.rowsWritten += cursor.rowsWritten;
         const { pointer, length } = writeRows(rows, memory, alloc);
         const view = new DataView(memory());
         view.setUint32(rowsSlot, pointer, true);

@@ -3,6 +3,12 @@
 // the store's watches (shims/watch_hub.js), and wakes itself with an alarm
 // to purge expired entries in bounded batches.
 //
+// Reads write nothing: the operations they cost are held here, in memory,
+// as the core's deferred count (worker/store.h), and written by the next
+// write or by the alarm, at most usageFoldIntervalMs after the first of them.
+// A killed object loses that count, at most one interval's reads; it adopts
+// each new count only after its transaction committed, so none counts twice.
+//
 // The commit point is the end of the core's transaction. Nothing after it
 // (watch updates, alarm scheduling) may turn a saved write into an error:
 // a client that saw a 500 would retry, and a retried `sum` counts twice.
@@ -27,6 +33,8 @@ export function sharedCore() {
 export class KvStore extends DurableObject {
   #watches;
   #faults;
+  #deferredOperations = 0; // charged, not yet written (worker/store.h)
+  #foldScheduled = false; // an alarm is set for a time that folds them in time
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -45,12 +53,14 @@ export class KvStore extends DurableObject {
    * RPC from the Worker: one API request. `credential` is the access
    * token's SHA-256 (empty for the directory and for the Worker's own
    * operations), `body` the request's JSON bytes. Returns
-   * `{ status, body, quota }` (see shims/core.js).
+   * `{ status, body, quota, rows }` (see shims/core.js; `rows` is null when
+   * the request rolled back).
    */
   async handle(operation, credential, body) {
-    const { status, body: json, quota, wakeAt } = this.#run(operation, credential, body);
+    const { status, body: json, quota, wakeAt, rows } = this.#run(operation, credential, body);
     if (status === 200) await this.#afterCommit(operation, wakeAt, json);
-    return { status, body: json, quota };
+    await this.#scheduleFold();
+    return { status, body: json, quota, rows };
   }
 
   /**
@@ -64,6 +74,7 @@ export class KvStore extends DurableObject {
     const refused = this.#watches.refusal();
     if (refused) return { ...refused, quota: null };
     const first = this.#run('watch', credential, body);
+    await this.#scheduleFold();
     if (first.status !== 200) return first;
     const opened = this.#watches.open({ credential: new Uint8Array(credential), body: new Uint8Array(body), first });
     if (opened.refused) return { ...opened.refused, quota: first.quota };
@@ -93,6 +104,8 @@ export class KvStore extends DurableObject {
     this.#watches.endAll(invalidTokenBody());
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.#deferredOperations = 0;
+    this.#foldScheduled = false;
     this.ctx.storage.transactionSync(() => core.migrate(this.ctx.storage.sql));
     return this.#run('retire', NOTHING, NOTHING);
   }
@@ -103,16 +116,23 @@ export class KvStore extends DurableObject {
   }
 
   /**
-   * Purges expired entries, kPurgeBatchEntries per transaction and at most
+   * Writes the deferred operations (one write), then purges expired
+   * entries, kPurgeBatchEntries per transaction and at most
    * purgeBatchesPerAlarm transactions, yielding to requests between them;
    * then sets the next alarm: now when a backlog remains, at the next expiry
-   * otherwise. A failed purge sets an alarm purgeRetryMs later, so the
-   * backlog is never forgotten (the runtime's own retries give up).
+   * otherwise, and within usageFoldIntervalMs when reads in between were
+   * charged. A failed purge sets an alarm purgeRetryMs later, so the backlog
+   * is never forgotten (the runtime's own retries give up).
    */
   async alarm() {
     const { limits } = core;
     let wakeAt = null;
+    this.#foldScheduled = false;
     try {
+      if (this.#deferredOperations > 0) {
+        const folded = this.#run('fold', NOTHING, NOTHING);
+        if (folded.status !== 200) throw new Error(`writing the usage failed with ${folded.status}: ${folded.body}`);
+      }
       for (let batch = 0; batch < limits.purgeBatchesPerAlarm; batch++) {
         const storage = this.#faults.take('purge_storage_error') ? failingSql : this.ctx.storage.sql;
         const result = this.#run('purge', NOTHING, NOTHING, storage);
@@ -124,8 +144,13 @@ export class KvStore extends DurableObject {
         await scheduler.wait(0); // let waiting requests in between batches
       }
     } catch (error) {
-      console.error('purging expired entries failed; trying again later:', error);
+      console.error('writing the usage or purging expired entries failed; trying again later:', error);
       wakeAt = Date.now() + limits.purgeRetryMs;
+    }
+    if (this.#deferredOperations > 0) {
+      const foldAt = Date.now() + limits.usageFoldIntervalMs;
+      if (wakeAt === null || foldAt < wakeAt) wakeAt = foldAt;
+      this.#foldScheduled = true;
     }
     if (wakeAt !== null) await this.ctx.storage.setAlarm(wakeAt);
   }
@@ -143,6 +168,20 @@ export class KvStore extends DurableObject {
     }
   }
 
+  // Makes sure an alarm writes the deferred operations within
+  // usageFoldIntervalMs: one alarm write per interval, not one per read.
+  // Best effort like #afterCommit: the count stays held, and the next call
+  // tries again.
+  async #scheduleFold() {
+    if (this.#deferredOperations === 0 || this.#foldScheduled) return;
+    try {
+      await this.#wakeAt(Date.now() + core.limits.usageFoldIntervalMs);
+      this.#foldScheduled = true;
+    } catch (error) {
+      console.error('scheduling the usage write failed; the next request tries again:', error);
+    }
+  }
+
   #updateWatches() {
     this.#watches.update((watch) => this.#run('peek', watch.credential, watch.body));
   }
@@ -152,13 +191,15 @@ export class KvStore extends DurableObject {
     try {
       // Client requests only: the Worker's own calls (stats for a listing) stay clear of a test's traps.
       if (credential.byteLength > 0 && this.#faults.take('trap')) core.trapForTest();
-      return storage.transactionSync(() =>
-        core.handle(sql, operation, new Uint8Array(credential), new Uint8Array(body), Date.now()));
+      const result = storage.transactionSync(() => core.handle(sql, operation, new Uint8Array(credential),
+        new Uint8Array(body), Date.now(), this.#deferredOperations));
+      this.#deferredOperations = result.deferredOperations; // committed: now it is the count to keep
+      return result;
     } catch (error) {
       if (!(error instanceof CoreError) || error.body === null) throw error;
       // Rolled back; the core already wrote the error response.
       console.error(`store ${operation} rolled back:`, error.cause ?? error);
-      return { status: error.status, body: error.body, quota: null, wakeAt: null };
+      return { status: error.status, body: error.body, quota: null, wakeAt: null, rows: null };
     }
   }
 

@@ -131,7 +131,15 @@ async function storeRequest(request, env, operation) {
   if (result.stream) {
     return new Response(result.stream, { headers: { ...SSE_HEADERS, ...quota } });
   }
-  return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...quota } });
+  const rows = env.KV_ROW_COUNTS === 'on' ? rowCountHeaders(result.rows) : {};
+  return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...quota, ...rows } });
+}
+
+// The rows the store object's SQL read and wrote for this request (what the
+// host bills), for the bench and the tests: only with KV_ROW_COUNTS=on.
+function rowCountHeaders(rows) {
+  if (!rows) return {};
+  return { 'kv-rows-read': String(rows.read), 'kv-rows-written': String(rows.written) };
 }
 
 // RateLimit-* headers (IETF draft) for the monthly operations quota.

@@ -20,7 +20,7 @@ export async function startFreshEmulator({ stateDir, adminToken = randomUUID(), 
   const envFile = join(dir, 'test.env');
   writeFileSync(envFile, `KV_ADMIN_TOKEN="${adminToken}"\n`);
   const emulator = await startEmulator({
-    port: port ?? (await freePort()), persistTo: join(dir, 'state'), envFile, faults: true,
+    port: port ?? (await freePort()), persistTo: join(dir, 'state'), envFile, faults: true, rowCounts: true,
     stdio: logFile ? openSync(logFile, 'w') : 'pipe',
   });
   return {

@@ -84,6 +84,7 @@ const char* kv_limits_json(uint32_t* size) {
     add("watchHeartbeatMs", kv::kWatchHeartbeatMs);
     add("purgeBatchesPerAlarm", kv::kPurgeBatchesPerAlarm);
     add("purgeRetryMs", kv::kPurgeRetryMs);
+    add("usageFoldIntervalMs", kv::kUsageFoldIntervalMs);
     add("authCachedTokens", kv::kAuthCachedTokens);
     add("unknownTokenTtlMs", kv::kUnknownTokenTtlMs);
     add("authBlockMs", kv::kAuthBlockMs);
@@ -103,13 +104,14 @@ int32_t kv_migrate(void) {
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
                   const uint8_t* body, uint32_t body_len, double now_ms,
-                  kv_response* response) {
+                  double deferred_operations, kv_response* response) {
   // Kept until the next call, so the host reads the body in place.
   static kv::Response result;
   result = kv::Handle(
       kv::TheStore(),
       {kv::View(operation, operation_len), kv::View(credential, credential_len),
-       kv::View(body, body_len), static_cast<int64_t>(now_ms)});
+       kv::View(body, body_len), static_cast<int64_t>(now_ms),
+       static_cast<uint64_t>(deferred_operations)});
   response->body = reinterpret_cast<const uint8_t*>(result.body.data());
   response->body_len = static_cast<uint32_t>(result.body.size());
   response->http_status = result.http_status;
@@ -121,6 +123,8 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
       result.quota ? static_cast<double>(result.quota->resets_at_ms) : 0;
   response->wake_at =
       result.wake_at_ms ? static_cast<double>(*result.wake_at_ms) : -1;
+  response->deferred_operations =
+      static_cast<double>(result.deferred_operations);
   return result.failed ? KV_STORAGE_ERROR : KV_OK;
 }
 
@@ -129,4 +133,6 @@ static_assert(offsetof(kv_response, body_len) == 4, "kv_response layout");
 static_assert(offsetof(kv_response, http_status) == 8, "kv_response layout");
 static_assert(offsetof(kv_response, quota_limit) == 16, "kv_response layout");
 static_assert(offsetof(kv_response, wake_at) == 40, "kv_response layout");
-static_assert(sizeof(kv_response) == 48, "kv_response layout");
+static_assert(offsetof(kv_response, deferred_operations) == 48,
+              "kv_response layout");
+static_assert(sizeof(kv_response) == 56, "kv_response layout");

@@ -45,8 +45,8 @@ const char* kv_statement_sql(int32_t statement, uint32_t* size);
 
 /* The limits the host enforces itself (worker/kv_limits.h), as a static JSON
  * object of size *size, never freed: the largest request body (so the Worker
- * refuses a larger one before buffering it), the watch, purge and
- * authentication bounds. Keys are the constants' names in camelCase without
+ * refuses a larger one before buffering it), the watch, purge, usage fold
+ * and authentication bounds. Keys are the constants' names in camelCase without
  * the k: {"maxRequestBytes": n, "maxWatchesPerStore": n, ...}. */
 KV_EXPORT(kv_limits_json) const char* kv_limits_json(uint32_t* size);
 
@@ -60,7 +60,7 @@ KV_EXPORT(kv_trap_for_test) void kv_trap_for_test(void);
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
 
 /* The response of kv_handle, written into a struct the caller provides.
- * Layout (little-endian, 48 bytes):
+ * Layout (little-endian, 56 bytes):
  *   0  u32 body          JSON body: owned by the core, valid until the
  *   4  u32 body_len      next kv_handle call
  *   8  i32 http_status   of the response (a refusal is a 4xx or 507)
@@ -68,7 +68,10 @@ KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
  *  24  f64 quota_remaining   operations left this month
  *  32  f64 quota_resets_at   when the count resets (ms since the epoch)
  *  40  f64 wake_at           when to wake the store to purge expired
- *                            entries (ms since the epoch), or -1: no need */
+ *                            entries (ms since the epoch), or -1: no need
+ *  48  f64 deferred_operations   operations charged and not yet written:
+ *                            the host keeps this count once its transaction
+ *                            commits and passes it to the next call */
 typedef struct {
   const uint8_t* body;
   uint32_t body_len;
@@ -77,20 +80,23 @@ typedef struct {
   double quota_remaining;
   double quota_resets_at;
   double wake_at;
+  double deferred_operations;
 } kv_response;
 
 /* Handles one request of the HTTP API (worker/service.h): `operation` is the
  * route's operation ("get", "set", ... or one of the Worker's internal
  * ones), `credential` the SHA-256 of the caller's access token (32 bytes; 0
  * bytes for the Worker's own directory), `body` the request's JSON, `now_ms`
- * the host's clock. Fills *response and returns KV_OK, or KV_STORAGE_ERROR
- * when storage failed: the response is then a 500 and the host must roll
- * the transaction back. */
+ * the host's clock, `deferred_operations` the count the previous call
+ * returned (0 for a new object: worker/store.h explains the fold). Fills
+ * *response and returns KV_OK, or KV_STORAGE_ERROR when storage failed: the
+ * response is then a 500, the host must roll the transaction back and keep
+ * its previous deferred count. */
 KV_EXPORT(kv_handle)
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
                   const uint8_t* body, uint32_t body_len, double now_ms,
-                  kv_response* response);
+                  double deferred_operations, kv_response* response);
 
 /* ---- Imports (module "kv_host") ---- */
 

@@ -77,6 +77,11 @@ constexpr uint64_t kEntriesPerCountOperation = 1000;
 // large, a failed decode) costs: decoding it took the store's time. A
 // refusal for the quota itself costs nothing.
 constexpr uint64_t kRefusedRequestOperations = 1;
+// Reads write nothing: their operations are counted in the store object's
+// memory and written by the next write, or by a fold at most this long
+// after the first one not yet written (an alarm). It bounds what a killed
+// object can lose: the reads of one interval (docs/reliability.md).
+constexpr int64_t kUsageFoldIntervalMs = 10 * 1000;
 
 // The Worker's authentication caches, per isolate: token hashes remembered
 // (known and unknown), how long an unknown one is remembered, and how long

@@ -182,7 +182,7 @@ Status Usage(Store* store, std::string_view, Response* response) {
                 state.usage_month % 100);
   out.append("},\"usage\":{\"month\":");
   out.append(month);
-  out.append(",\"operations\":" + std::to_string(state.usage_ops) +
+  out.append(",\"operations\":" + std::to_string(store->UsedOperations()) +
              ",\"storageBytes\":" + std::to_string(state.storage_bytes) +
              ",\"resetsAt\":\"" +
              FormatUtcMidnight(StartOfNextMonthMs(state.usage_month)) + "\"}}");
@@ -256,6 +256,14 @@ Status Purge(Store* store, std::string_view, Response* response) {
   return Status::OK();
 }
 
+// {"folded":n}: the deferred operations written to the state row.
+Status Fold(Store* store, std::string_view, Response* response) {
+  const uint64_t deferred = store->deferred_operations();
+  store->Fold();
+  response->body = "{\"folded\":" + std::to_string(deferred) + "}";
+  return Status::OK();
+}
+
 struct Operation {
   std::string_view name;
   bool authenticated;  // false: the Worker's own, never routed from outside
@@ -298,6 +306,7 @@ constexpr Operation kOperations[] = {
     {"retire", false, Retire},
     {"stats", false, Stats},
     {"purge", false, Purge},
+    {"fold", false, Fold},
 };
 
 Status Run(Store* store, const Request& request, Response* response) {
@@ -310,7 +319,8 @@ Status Run(Store* store, const Request& request, Response* response) {
         Code::kNotFound,
         "no operation \"" + std::string(request.operation) + "\"");
   }
-  KV_RETURN_IF_ERROR(store->Begin(request.now_ms));
+  response->deferred_operations = request.deferred_operations;
+  KV_RETURN_IF_ERROR(store->Begin(request.now_ms, request.deferred_operations));
   // A refused credential writes nothing, not even a new usage month.
   if (operation->authenticated) {
     KV_RETURN_IF_ERROR(store->Authenticate(request.credential));
@@ -325,6 +335,7 @@ Status Run(Store* store, const Request& request, Response* response) {
   if (operation->authenticated) response->quota = store->Quota();
   // A refused request may still have started a new usage month: keep it.
   KV_RETURN_IF_ERROR(store->End());
+  response->deferred_operations = store->deferred_operations();
   return status;
 }
 

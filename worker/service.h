@@ -22,11 +22,14 @@ struct Request {
   // "delete", "atomic", "list", "count", "usage", "watch", and "peek" (the
   // store object re-reading a watch's keys, uncharged). Operations of the
   // Worker itself, never routed from outside: "create", "configure",
-  // "stats", "purge".
+  // "rotate", "retire", "stats", "purge", and "fold" (the store object
+  // writing its deferred operations, store.h).
   std::string_view operation;
   std::string_view credential;  // SHA-256 of the caller's access token
   std::string_view body;        // JSON
   int64_t now_ms;               // the host's clock: expiry and usage months
+  // Operations charged since the last fold, held by the host (store.h).
+  uint64_t deferred_operations = 0;
 };
 
 struct Response {
@@ -40,6 +43,9 @@ struct Response {
   // When set, the host should wake the store at this time (an alarm) to
   // purge expired entries.
   std::optional<int64_t> wake_at_ms;
+  // What the host holds from now on, once its transaction has committed:
+  // operations charged and not yet written to the state row.
+  uint64_t deferred_operations = 0;
 };
 
 // When the response is `failed`, the host must roll back.

@@ -27,19 +27,21 @@ class ServiceTest : public ::testing::Test {
               json::parse(R"({"opsPerMonth":10000,"storageBytes":10485760})"));
   }
 
-  // Runs one request in a transaction; returns the response JSON and sets
-  // last_status_.
+  // Runs one request in a transaction, with the deferred operations the
+  // host holds, as the Durable Object does; returns the response JSON and
+  // sets last_status_.
   json Call(const std::string& operation, const json& body,
             const std::string& credential = std::string(32, '\xff')) {
     Response response;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
                       const std::string text = body.dump();
-                      response = Handle(store_.get(),
-                                        {operation, credential, text, now_ms_});
+                      response = Handle(store_.get(), {operation, credential,
+                                                       text, now_ms_, deferred_});
                       return !response.failed;
                     })
                     .ok());
+    if (!response.failed) deferred_ = response.deferred_operations;
     last_status_ = response.http_status;
     last_response_ = response;
     return json::parse(response.body);
@@ -57,6 +59,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   int last_status_ = 0;
   Response last_response_;
+  uint64_t deferred_ = 0;  // what the host holds between requests
   int64_t now_ms_ = int64_t{1795694400} * 1000;  // 2026-11-26T12:00:00Z
 };
 
@@ -227,6 +230,25 @@ TEST_F(ServiceTest, ARefusedRequestCostsOneOperationAQuotaRefusalNone) {
   Call("get", json::parse(R"({"keys":"bad"})"));  // no operation left to pay
   EXPECT_EQ(last_status_, 400);
   EXPECT_EQ(Call("usage", json::object())["usage"]["operations"], 3);
+}
+
+// ---- Reads write nothing (issue 11) ----
+
+TEST_F(ServiceTest, ReadsAreDeferredUsageReportsThemAndFoldWritesThem) {
+  Call("set", json::parse(R"({"key":["a"],"value":1})"));
+  EXPECT_EQ(deferred_, 0u);
+  Call("get", json::parse(R"({"keys":[["a"],["b"]]})"));
+  EXPECT_EQ(last_status_, 200);
+  EXPECT_EQ(deferred_, 2u);
+  EXPECT_EQ(last_response_.quota->remaining, 10000u - 3);
+  const json usage = Call("stats", json::object(), std::string());
+  EXPECT_EQ(usage["usage"]["operations"], 3);  // the live count
+  EXPECT_EQ(Call("fold", json::object(), std::string()),
+            json::parse(R"({"folded":2})"));
+  EXPECT_EQ(deferred_, 0u);
+  EXPECT_EQ(store_->state().usage_ops, 3u);
+  EXPECT_EQ(Call("fold", json::object(), std::string()),
+            json::parse(R"({"folded":0})"));
 }
 
 TEST_F(ServiceTest, RotateReplacesTheCredentialAndReportsTheOneItReplaced) {

@@ -108,8 +108,9 @@ Status Store::Migrate() {
   return Status::OK();
 }
 
-Status Store::Begin(int64_t now_ms) {
+Status Store::Begin(int64_t now_ms, uint64_t deferred_operations) {
   now_ms_ = now_ms;
+  deferred_operations_ = deferred_operations;
   dirty_ = false;
   Rows rows;
   KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectState, {}, &rows));
@@ -129,6 +130,7 @@ Status Store::Begin(int64_t now_ms) {
   if (state_.usage_month != month) {
     state_.usage_month = month;
     state_.usage_ops = 0;
+    deferred_operations_ = 0;
     dirty_ = true;
   }
   return Status::OK();
@@ -136,6 +138,8 @@ Status Store::Begin(int64_t now_ms) {
 
 Status Store::End() {
   if (!dirty_) return Status::OK();
+  state_.usage_ops += deferred_operations_;
+  deferred_operations_ = 0;
   Rows rows;
   return storage_->Execute(
       Statement::kUpdateState,
@@ -213,22 +217,28 @@ Status Store::Retire() {
   return Status::OK();
 }
 
+void Store::Fold() {
+  if (deferred_operations_ > 0) dirty_ = true;
+}
+
+uint64_t Store::UsedOperations() const {
+  return state_.usage_ops + deferred_operations_;
+}
+
 std::optional<QuotaReport> Store::Quota() const {
   if (!state_.limits.ops_per_month) return std::nullopt;
-  const uint64_t limit = *state_.limits.ops_per_month;
-  return QuotaReport{limit,
-                     limit > state_.usage_ops ? limit - state_.usage_ops : 0,
+  return QuotaReport{*state_.limits.ops_per_month, OperationsLeft(),
                      StartOfNextMonthMs(state_.usage_month)};
 }
 
 Status Store::CheckOperations(uint64_t operations) const {
   const std::optional<uint64_t>& limit = state_.limits.ops_per_month;
-  if (!limit || state_.usage_ops + operations <= *limit) return Status::OK();
+  if (!limit || UsedOperations() + operations <= *limit) return Status::OK();
   return Status::Error(
       Code::kQuotaExceeded,
       "this request needs " + std::to_string(operations) +
           " operations, but the store has used " +
-          std::to_string(state_.usage_ops) + " of its " +
+          std::to_string(UsedOperations()) + " of its " +
           std::to_string(*limit) +
           " operations this month; the count resets at " +
           FormatUtcMidnight(StartOfNextMonthMs(state_.usage_month)));
@@ -236,15 +246,13 @@ Status Store::CheckOperations(uint64_t operations) const {
 
 Status Store::Charge(uint64_t operations) {
   KV_RETURN_IF_ERROR(CheckOperations(operations));
-  state_.usage_ops += operations;
-  dirty_ = true;
+  deferred_operations_ += operations;
   return Status::OK();
 }
 
 void Store::ChargeRefusal() {
   if (CheckOperations(kRefusedRequestOperations).ok()) {
-    state_.usage_ops += kRefusedRequestOperations;
-    dirty_ = true;
+    deferred_operations_ += kRefusedRequestOperations;
   }
 }
 
@@ -270,7 +278,8 @@ Status Store::Read(const ReadRequest& request, const EntryVisitor& visit,
 uint64_t Store::OperationsLeft() const {
   const std::optional<uint64_t>& limit = state_.limits.ops_per_month;
   if (!limit) return UINT64_MAX;
-  return *limit > state_.usage_ops ? *limit - state_.usage_ops : 0;
+  const uint64_t used = UsedOperations();
+  return *limit > used ? *limit - used : 0;
 }
 
 Status Store::List(const ListRequest& request, const EntryVisitor& visit,

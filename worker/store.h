@@ -4,6 +4,16 @@
 // and then writes all its mutations under one new version, or writes
 // nothing. Quotas are enforced here: a request that would go past the
 // store's operations or storage limit is refused whole and costs nothing.
+//
+// Reads write nothing. The operations a request charges are deferred: the
+// host keeps their count in memory (deferred_operations()) and passes it to
+// the next Begin. They are folded into the state row by the next request
+// that writes it anyway (a commit, a setting, a new month) or by Fold, which
+// the host calls at most kUsageFoldIntervalMs after the first deferred
+// charge. Quota checks count them, so a store at its limit is refused at
+// once. A host that dies loses its deferred count, never more; since it
+// adopts the count only after the transaction commits, nothing is counted
+// twice.
 // Requests come in decoded and validated (request.h); Store only talks to
 // storage. Every request is Begin, any calls, End, inside the host's
 // transaction: on kStorageError the host rolls back what it had written.
@@ -72,7 +82,7 @@ struct StoreState {
   Version version = 0;  // of the last commit
   Limits limits;
   uint32_t usage_month = 0;  // YYYYMM that usage_ops counts
-  uint64_t usage_ops = 0;
+  uint64_t usage_ops = 0;    // as written: without the deferred operations
   uint64_t storage_bytes = 0;  // encoded keys plus values of stored rows
 };
 
@@ -90,11 +100,19 @@ class Store {
   // Creates the schema if it does not exist yet.
   Status Migrate();
 
-  // Starts a request at time `now_ms`: loads the state and, when the UTC
-  // month has changed since the last request, starts a new usage count.
-  Status Begin(int64_t now_ms);
-  // Ends a request: writes the state back if the request changed it.
+  // Starts a request at time `now_ms`, with `deferred_operations` charged
+  // since the last fold (the host's count): loads the state and, when the
+  // UTC month has changed since the last request, starts a new usage count
+  // (dropping the deferred ones, which belong to the month that ended).
+  Status Begin(int64_t now_ms, uint64_t deferred_operations = 0);
+  // Ends a request: when the request changed the state, folds the deferred
+  // operations into it and writes it back.
   Status End();
+  // Operations charged and not yet written, after End: the host keeps the
+  // count for the next Begin (once its transaction committed).
+  uint64_t deferred_operations() const { return deferred_operations_; }
+  // Makes End write the state when operations are deferred, folding them.
+  void Fold();
 
   // OK when `credential` (a token's SHA-256) is this store's, compared in
   // constant time; kInvalidToken otherwise. A store without a credential
@@ -151,6 +169,8 @@ class Store {
   void ChargeRefusal();
 
   const StoreState& state() const { return state_; }
+  // Operations used this month: written plus deferred.
+  uint64_t UsedOperations() const;
   std::optional<QuotaReport> Quota() const;
 
  private:
@@ -158,6 +178,7 @@ class Store {
   Status CheckOperations(uint64_t operations) const;
   // Operations left this month (UINT64_MAX when unlimited).
   uint64_t OperationsLeft() const;
+  // Defers `operations` (End folds them when it writes the state anyway).
   Status Charge(uint64_t operations);
   // Works out, before anything is written, the new value of each counter
   // mutation (into (*counters)[i]) and the storage the commit adds (negative:
@@ -169,6 +190,7 @@ class Store {
   Storage* const storage_;
   StoreState state_;
   int64_t now_ms_ = 0;
+  uint64_t deferred_operations_ = 0;
   bool dirty_ = false;
 };
 

@@ -52,6 +52,22 @@ class FailingStorage : public Storage {
   int calls_ = 0;
 };
 
+// Storage that counts the state row writes passing through to real SQLite.
+class StateWriteCounter : public Storage {
+ public:
+  explicit StateWriteCounter(Storage* inner) : inner_(inner) {}
+  Status Execute(Statement statement, std::initializer_list<SqlValue> params,
+                 Rows* rows) override {
+    if (statement == Statement::kUpdateState) ++writes_;
+    return inner_->Execute(statement, params, rows);
+  }
+  int writes() const { return writes_; }
+
+ private:
+  Storage* inner_;
+  int writes_ = 0;
+};
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,19 +76,24 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->Migrate().ok());
   }
 
-  // Runs `body` as one request on `store`, as the host does.
+  // Runs `body` as one request on `store`, as the host does: with the
+  // deferred operations it holds, which it replaces once the transaction
+  // committed.
   Status Request(Store* store, const std::function<Status()>& body) {
     Status status;
+    bool committed = false;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
-                      status = store->Begin(now_ms_);
+                      status = store->Begin(now_ms_, deferred_);
                       if (!status.ok()) return false;
                       status = body();
                       const Status end = store->End();
                       if (status.ok()) status = end;
-                      return status.code() != Code::kStorageError;
+                      committed = status.code() != Code::kStorageError;
+                      return committed;
                     })
                     .ok());
+    if (committed) deferred_ = store->deferred_operations();
     return status;
   }
   Status Request(const std::function<Status()>& body) {
@@ -128,6 +149,8 @@ class StoreTest : public ::testing::Test {
                 }).ok());
     return state;
   }
+  // Operations used this month: written plus deferred.
+  uint64_t Used() { return State().usage_ops + deferred_; }
 
   std::vector<std::string> ListKeys(ListRequest request,
                                     std::optional<std::string>* cursor) {
@@ -148,6 +171,7 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStorage> storage_;
   std::unique_ptr<Store> store_;
   int64_t now_ms_ = kNov26;
+  uint64_t deferred_ = 0;  // what the host holds between requests
 };
 
 TEST(VersionTest, FormatsTwentyLowercaseHexDigitsInOrder) {
@@ -269,7 +293,7 @@ TEST_F(StoreTest, CredentialIsComparedExactly) {
 TEST_F(StoreTest, OperationsLimitIsExactAtItsBoundary) {
   SetLimits(10, std::nullopt);
   for (int i = 0; i < 9; ++i) Read("a");
-  EXPECT_EQ(State().usage_ops, 9u);
+  EXPECT_EQ(Used(), 9u);
   // The 10th operation is allowed, the 11th refused and not written.
   EXPECT_TRUE(MustCommit({{}, {Set("a", "1")}}).ok);
   CommitResult result;
@@ -279,26 +303,26 @@ TEST_F(StoreTest, OperationsLimitIsExactAtItsBoundary) {
   EXPECT_NE(refused.message().find("10 of its 10"), std::string::npos)
       << refused.message();
   EXPECT_NE(refused.message().find("2026-12-01T00:00:00Z"), std::string::npos);
-  EXPECT_EQ(State().usage_ops, 10u);  // a refused request costs nothing
+  EXPECT_EQ(Used(), 10u);  // a refused request costs nothing
   SetLimits(11, std::nullopt);        // raising the limit lets it through
   EXPECT_TRUE(MustCommit({{}, {Set("b", "2")}}).ok);
-  EXPECT_EQ(State().usage_ops, 11u);
+  EXPECT_EQ(Used(), 11u);
 }
 
 TEST_F(StoreTest, CountingRules) {
   SetLimits(1000, std::nullopt);
   MustCommit({{}, {Set("a", "1"), Set("b", "2")}});  // 2 mutations
-  EXPECT_EQ(State().usage_ops, 2u);
+  EXPECT_EQ(Used(), 2u);
   const Version v = Read("a").version;  // 1 read
   MustCommit({{{Key("a"), FormatVersion(v)}, {Key("b"), std::nullopt}},
               {Set("c", "3")}});  // check fails: 2 checks, no mutation
-  EXPECT_EQ(State().usage_ops, 5u);
+  EXPECT_EQ(Used(), 5u);
   std::optional<std::string> cursor;
   ListRequest list;
   list.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
   list.limit = 10;
   EXPECT_EQ(ListKeys(list, &cursor).size(), 2u);  // 2 entries
-  EXPECT_EQ(State().usage_ops, 7u);
+  EXPECT_EQ(Used(), 7u);
   uint64_t count;
   ASSERT_TRUE(
       Request([&] {
@@ -306,7 +330,7 @@ TEST_F(StoreTest, CountingRules) {
       }).ok());
   EXPECT_EQ(cursor, std::nullopt);
   EXPECT_EQ(count, 2u);
-  EXPECT_EQ(State().usage_ops, 8u);  // a count of up to 1,000 costs one
+  EXPECT_EQ(Used(), 8u);  // a count of up to 1,000 costs one
 }
 
 TEST_F(StoreTest, AnEmptyCommitCostsOneOperation) {
@@ -314,6 +338,97 @@ TEST_F(StoreTest, AnEmptyCommitCostsOneOperation) {
   EXPECT_TRUE(MustCommit({{}, {}}).ok);
   CommitResult result;
   EXPECT_EQ(TryCommit({{}, {}}, &result).code(), Code::kQuotaExceeded);
+}
+
+TEST_F(StoreTest, ReadsWriteNothingAndTheNextWriteFoldsTheirOperations) {
+  SetLimits(100, std::nullopt);
+  MustCommit({{}, {Set("a", "1")}});
+  ASSERT_EQ(deferred_, 0u);  // a write counts in its own transaction
+  StateWriteCounter counter(storage_.get());
+  Store store(&counter);
+  ASSERT_TRUE(Request(&store, [&] {
+                return store.Read(ReadRequest{{Key("a"), Key("b")}},
+                                  [&](const EntryView&) {});
+              }).ok());
+  std::optional<std::string> cursor;
+  ListRequest list;
+  list.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
+  list.limit = 10;
+  ASSERT_TRUE(Request(&store, [&] {
+                return store.List(list, [](const EntryView&) {}, &cursor);
+              }).ok());
+  EXPECT_EQ(counter.writes(), 0);
+  EXPECT_EQ(deferred_, 3u);  // 2 keys read, 1 entry listed
+  EXPECT_EQ(State().usage_ops, 1u);
+  EXPECT_EQ(Used(), 4u);
+  CommitResult result;
+  ASSERT_TRUE(Request(&store, [&] {
+                return store.Commit({{}, {Set("b", "2")}}, &result);
+              }).ok());
+  EXPECT_EQ(counter.writes(), 1);
+  EXPECT_EQ(deferred_, 0u);
+  EXPECT_EQ(State().usage_ops, 5u);
+}
+
+TEST_F(StoreTest, QuotaChecksCountDeferredOperations) {
+  SetLimits(3, std::nullopt);
+  for (int i = 0; i < 3; ++i) Read("a");
+  EXPECT_EQ(State().usage_ops, 0u);
+  const Status refused = Request([&] {
+    return store_->Read(ReadRequest{{Key("a")}}, [](const EntryView&) {});
+  });
+  EXPECT_EQ(refused.code(), Code::kQuotaExceeded);
+  EXPECT_NE(refused.message().find("used 3 of its 3"), std::string::npos)
+      << refused.message();
+  EXPECT_EQ(store_->Quota()->remaining, 0u);
+}
+
+TEST_F(StoreTest, FoldWritesDeferredOperationsOnce) {
+  SetLimits(100, std::nullopt);
+  Read("a");
+  Read("a");
+  StateWriteCounter counter(storage_.get());
+  Store store(&counter);
+  const auto fold = [&] {
+    return Request(&store, [&] {
+      store.Fold();
+      return Status::OK();
+    });
+  };
+  ASSERT_TRUE(fold().ok());
+  EXPECT_EQ(counter.writes(), 1);
+  EXPECT_EQ(deferred_, 0u);
+  EXPECT_EQ(State().usage_ops, 2u);
+  ASSERT_TRUE(fold().ok());  // nothing deferred: nothing written
+  EXPECT_EQ(counter.writes(), 1);
+  EXPECT_EQ(State().usage_ops, 2u);
+}
+
+TEST_F(StoreTest, ARolledBackRequestLeavesTheDeferredCount) {
+  SetLimits(100, std::nullopt);
+  Read("a");
+  Read("a");
+  // The commit's last statement, the state row write, fails.
+  FailingStorage failing(storage_.get(), 4);
+  Store store(&failing);
+  CommitResult result;
+  EXPECT_EQ(Request(&store, [&] {
+              return store.Commit({{}, {Set("a", "1")}}, &result);
+            }).code(),
+            Code::kStorageError);
+  EXPECT_EQ(deferred_, 2u);
+  EXPECT_EQ(State().usage_ops, 0u);
+  EXPECT_FALSE(Read("a").found);
+}
+
+TEST_F(StoreTest, ANewMonthDropsTheLastMonthsDeferredOperations) {
+  SetLimits(100, std::nullopt);
+  Read("a");
+  Read("a");
+  now_ms_ = StartOfNextMonthMs(MonthOf(kNov26));
+  Read("a");
+  EXPECT_EQ(State().usage_month, 202612u);
+  EXPECT_EQ(Used(), 1u);
 }
 
 TEST_F(StoreTest, UsageRestartsEachUtcMonth) {
@@ -329,7 +444,7 @@ TEST_F(StoreTest, UsageRestartsEachUtcMonth) {
   now_ms_ += 1;  // 2026-12-01T00:00:00Z
   EXPECT_TRUE(MustCommit({{}, {Set("a", "1")}}).ok);
   EXPECT_EQ(State().usage_month, 202612u);
-  EXPECT_EQ(State().usage_ops, 1u);
+  EXPECT_EQ(Used(), 1u);
 }
 
 TEST_F(StoreTest, StorageIsKeyPlusValueBytesAndItsLimitIsExact) {
@@ -562,7 +677,7 @@ TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
   MustCommit(std::move(commit));
   const Selector all{std::string(1, '\0'), std::string(1, '\xff'), 0};
   // Three operations left: a list of 10 gets a page of 3 and a cursor.
-  SetLimits(State().usage_ops + 3, std::nullopt);
+  SetLimits(Used() + 3, std::nullopt);
   ListRequest list;
   list.selector = all;
   list.limit = 10;
@@ -576,14 +691,14 @@ TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
             Code::kQuotaExceeded);
   // One operation left pays for counting 1,000 entries: the count stops
   // there with a cursor, and resumes from it once the limit is raised.
-  SetLimits(State().usage_ops + 1, std::nullopt);
+  SetLimits(Used() + 1, std::nullopt);
   uint64_t count = 0;
   ASSERT_TRUE(Request([&] {
                 return store_->Count({all, std::nullopt}, &count, &cursor);
               }).ok());
   EXPECT_EQ(count, 1000u);
   ASSERT_NE(cursor, std::nullopt);
-  EXPECT_EQ(State().usage_ops, *State().limits.ops_per_month);
+  EXPECT_EQ(Used(), *State().limits.ops_per_month);
   SetLimits(std::nullopt, std::nullopt);
   CountRequest rest{all, Key("k" + std::to_string(10000 + 999))};
   ASSERT_TRUE(

@@ -23,9 +23,15 @@
 // - purge: a backlog of expired entries, killed while the alarm purges it.
 //   After the restart the purge goes on by itself; no live entry is lost and
 //   the store's storage figure ends exactly at its live entries' bytes.
+// - usage: reads write nothing; their operations are held in the store
+//   object's memory and written by the next write or by an alarm within
+//   kUsageFoldIntervalMs. Reads folded by a write, reads folded by the
+//   alarm, then reads killed before their fold: after the restart the count
+//   holds every folded operation, and lost at most the last interval's reads,
+//   never counting one twice.
 //
-// `node tests/crash/durability.js [writes] [rotation] [purge]` runs only the
-// scenarios named (default: all three, in that order). KV_CRASH_ROUNDS
+// `node tests/crash/durability.js [writes] [rotation] [purge] [usage]` runs
+// only the scenarios named (default: all four, in that order). KV_CRASH_ROUNDS
 // (default 6) sets the number of kills of the writes scenario,
 // KV_TEST_SEED the random seed (printed, to replay a run).
 
@@ -50,7 +56,7 @@ const ACCOUNTS = 10;
 const INITIAL_BALANCE = 1_000;
 const KILL_AFTER_MS = [500, 3_000]; // the kill comes at a random moment in this window of load
 
-const SCENARIOS = ['writes', 'rotation', 'purge'];
+const SCENARIOS = ['writes', 'rotation', 'purge', 'usage'];
 const CHOSEN = process.argv.slice(2);
 for (const name of CHOSEN) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario "${name}"; the scenarios are ${SCENARIOS.join(', ')}`);
@@ -700,5 +706,47 @@ test(`the purge of an expired backlog survives ${PURGE_ROUNDS} SIGKILLs: no live
         `after the restart ${firstRead} bytes at the first read, exactly ${liveBytes} after ${doneAfter} ms, and still after 1 s; ` +
         `all ${checked} live entries as acknowledged, no expired one left`);
     }
+  });
+});
+
+// ---- Usage ----
+
+const USAGE_READS = 40; // reads in each of the three phases
+const USAGE_FOLD_WAIT_MS = 10_000 + 5_000; // kUsageFoldIntervalMs, and time for the alarm to run
+
+test('a SIGKILL loses at most the reads of one fold interval from the usage count, and counts none twice',
+  { timeout: 3 * 60_000, skip: skipUnlessChosen('usage') }, async () => {
+  buildWasm();
+  await withCrashHarness(async (harness) => {
+    let { url } = await harness.start();
+    const store = await createStore({ url, adminToken: harness.adminToken }, 'eu-central-1',
+      { opsPerMonth: 1_000_000, storageBytes: null });
+    const open = () => connect({ accessToken: store.accessToken, region: store.region, endpoint: url });
+    const used = async (kv) => (await kv.usage()).usage.operations; // the live count; costs nothing
+    const read = async (kv) => {
+      for (let i = 0; i < USAGE_READS; i++) await kv.get(['counted', i]);
+    };
+    let kv = open();
+    await kv.set(['counted', 0], 'a write counts in its own transaction');
+    await read(kv);
+    await kv.set(['counted', 1], 'and folds the reads before it');
+    await read(kv);
+    await sleep(USAGE_FOLD_WAIT_MS); // the alarm folds these
+    await read(kv); // held in memory when the kill comes
+    const folded = 2 + 2 * USAGE_READS;
+    assert.equal(await used(kv), folded + USAGE_READS, 'the live count holds every operation before the kill');
+    await harness.kill();
+
+    ({ url } = await harness.start());
+    kv = open();
+    const after = await used(kv);
+    console.log(`# usage: ${folded + USAGE_READS} operations before the kill, ${after} after it ` +
+      `(${folded + USAGE_READS - after} lost; the last ${USAGE_READS} reads were not folded yet)`);
+    assert.ok(after >= folded, `every folded operation survived: ${after} >= ${folded}`);
+    assert.ok(after <= folded + USAGE_READS, `nothing counted twice: ${after} <= ${folded + USAGE_READS}`);
+    assert.equal(after, folded, 'the kill came within the fold interval of the last reads: exactly they were lost');
+    // Counting goes on from the written count.
+    await kv.get(['counted', 0]);
+    assert.equal(await used(kv), after + 1);
   });
 });

@@ -7,6 +7,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { CASES, seedValues } from './cases.js';
+import { addRows, rowTally } from './load_generator.js';
 import { quantile } from './stats.js';
 
 const LOAD_GENERATOR = new URL('./load_generator.js', import.meta.url);
@@ -47,6 +48,7 @@ export function summarize(rounds) {
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
     meanMs: latencies.reduce((sum, x) => sum + x, 0) / Math.max(1, latencies.length),
+    rows: rounds.reduce((tally, r) => (addRows(tally, r.rows), tally), rowTally()),
   };
 }
 

@@ -3,7 +3,9 @@
 // requests to one Worker on 127.0.0.1 over node:http with keep-alive
 // connections, one per virtual user, and replies with every latency. Each
 // run is bounded: it stops at maxRequests or maxMs, whichever comes first,
-// after a short warm-up that is not counted.
+// after a short warm-up that is not counted. It also adds up the rows the
+// responses say their Durable Object read and wrote (kv-rows-read,
+// kv-rows-written; bench/emulators.js turns them on).
 
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +16,7 @@ import { CASES, SCALE_CASES } from './cases.js';
  * warmupRequests, run, params } (run: a string unique to this run, for
  * keys; params: the case's, e.g. { keys } for the scale cases).
  * Returns { latencies (ms, in completion order), errors, firstError,
- * elapsedMs }.
+ * elapsedMs, rows } (rows: see rowTally).
  */
 export async function generateLoad(spec) {
   const target = new URL(spec.url);
@@ -40,6 +42,7 @@ async function phase(sessions, post, { maxRequests, maxMs }) {
   let issued = 0;
   let errors = 0;
   let firstError = null;
+  const rows = rowTally();
   const start = performance.now();
   const deadline = start + maxMs;
   await Promise.all(sessions.map(async (session) => {
@@ -48,8 +51,9 @@ async function phase(sessions, post, { maxRequests, maxMs }) {
       const sent = performance.now();
       let problem;
       try {
-        const { status, text } = await post(session.body());
+        const { status, text, headers } = await post(session.body());
         problem = session.accept(status, text);
+        countRows(rows, headers);
       } catch (error) {
         problem = error.message;
       }
@@ -60,7 +64,30 @@ async function phase(sessions, post, { maxRequests, maxMs }) {
       }
     }
   }));
-  return { latencies: Array.from(latencies.subarray(0, issued)), errors, firstError, elapsedMs: performance.now() - start };
+  return { latencies: Array.from(latencies.subarray(0, issued)), errors, firstError, elapsedMs: performance.now() - start, rows };
+}
+
+/**
+ * Rows read and written over the responses that carried the counts
+ * (`responses` of them): sums, and the least and most of one response.
+ */
+export function rowTally() {
+  return { responses: 0, read: 0, written: 0, minRead: Infinity, maxRead: 0, minWritten: Infinity, maxWritten: 0 };
+}
+
+function countRows(tally, headers) {
+  const read = headers['kv-rows-read'];
+  const written = headers['kv-rows-written'];
+  if (read === undefined || written === undefined) return;
+  addRows(tally, { responses: 1, read: Number(read), written: Number(written),
+    minRead: Number(read), maxRead: Number(read), minWritten: Number(written), maxWritten: Number(written) });
+}
+
+/** Adds tally `more` into `tally`. */
+export function addRows(tally, more) {
+  for (const field of ['responses', 'read', 'written']) tally[field] += more[field];
+  for (const field of ['minRead', 'minWritten']) tally[field] = Math.min(tally[field], more[field]);
+  for (const field of ['maxRead', 'maxWritten']) tally[field] = Math.max(tally[field], more[field]);
 }
 
 function send(agent, target, method, path, token, body) {
@@ -70,7 +97,7 @@ function send(agent, target, method, path, token, body) {
     const request = http.request({ agent, host: target.hostname, port: target.port, path, method, headers }, (response) => {
       const chunks = [];
       response.on('data', (chunk) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode, text: Buffer.concat(chunks).toString() }));
+      response.on('end', () => resolve({ status: response.statusCode, text: Buffer.concat(chunks).toString(), headers: response.headers }));
       response.on('error', reject);
     });
     request.on('error', reject);

@@ -2,7 +2,8 @@
 // written into docs/performance.md between its markers) and SVG charts.
 
 import { barPanel, legend, linePanel, svgDocument } from './svg.js';
-import { NOT_YET_MEASURED } from './cases.js';
+import { CASES, NOT_YET_MEASURED } from './cases.js';
+import { addRows, rowTally } from './load_generator.js';
 
 const us = (ns) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
 const ms = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
@@ -58,9 +59,12 @@ export function footprintSection({ footprint }) {
     + ` ${us((memory.seconds * 1e9) / memory.calls)} µs each on average; ${memory.failures} failed.${cut}`;
 }
 
-export function httpSection({ http }) {
-  if (!http) return '_The end-to-end benchmark was not run._';
-  const rows = http.rows.map((row) => {
+const capitalized = (text) => text[0].toUpperCase() + text.slice(1);
+const TARGETS = ['ours', 'baseline'];
+
+// The rows of one mode's table, the operations not measured yet last.
+function modeTable(rows) {
+  const lines = rows.map((row) => {
     const ours = row.results.ours;
     const base = row.results.baseline;
     const errors = ours.errors + base.errors;
@@ -69,14 +73,79 @@ export function httpSection({ http }) {
       errors === 0 ? '0' : `${errors}: ${ours.firstError ?? base.firstError}`];
   });
   for (const pending of NOT_YET_MEASURED) {
-    rows.push([pending.name, '–', '–', '–', '–', '–', '–', '–', '–', `not measured: ${pending.reason}`]);
+    lines.push([pending.name, '–', '–', '–', '–', '–', '–', '–', '–', `not measured: ${pending.reason}`]);
   }
-  const main = table(['case', 'concurrency', 'ours ops/s', 'ours p50 ms', 'ours p99 ms', 'baseline ops/s',
-    'baseline p50 ms', 'baseline p99 ms', 'ours / baseline', 'errors'], rows);
+  return table(['case', 'concurrency', 'ours ops/s', 'ours p50 ms', 'ours p99 ms', 'baseline ops/s',
+    'baseline p50 ms', 'baseline p99 ms', 'ours / baseline', 'errors'], lines);
+}
+
+export function httpSection({ http }) {
+  if (!http) return '_The end-to-end benchmark was not run._';
   const { bounds } = http;
-  return `${main}\n\nEach row: at most ${int(bounds.maxRequests)} requests or ${bounds.maxMs / 1000} s per target, in 3 rounds`
+  return [...http.modes.map((m) => `#### ${capitalized(m.title)}\n\n${modeTable(m.rows)}`),
+    `Each row: at most ${int(bounds.maxRequests)} requests or ${bounds.maxMs / 1000} s per target, in 3 rounds`
     + ' that alternate between the targets, each after an uncounted warm-up of 2 requests per connection (at most 0.5 s);'
-    + ' one keep-alive connection per concurrent user (node:http Agent), raw HTTP, not the client in js/.';
+    + ' one keep-alive connection per concurrent user (node:http Agent), raw HTTP, not the client in js/.'
+    + ' One mode at a time: its two workerd (one per Worker) run alone.'].join('\n\n');
+}
+
+/** Ours / baseline (throughput) per case and concurrency, a column per mode. */
+export function ratioSection({ http }) {
+  if (!http) return '_The end-to-end benchmark was not run._';
+  const [first, ...others] = http.modes;
+  const lines = first.rows.map((row) => [row.caseName, row.concurrency, ...http.modes.map((m) => {
+    const same = m.rows.find((r) => r.caseId === row.caseId && r.concurrency === row.concurrency);
+    return same ? `**${ratio(same.results.ours.opsPerSec, same.results.baseline.opsPerSec)}**` : 'n/a';
+  })]);
+  const note = others.length === 0 ? '' : '\n\nThe same cases and bounds in each mode; only the HTTP stack in front of the Worker differs.';
+  return table(['case', 'concurrency', ...http.modes.map((m) => `ours / baseline, ${m.mode}`)], lines) + note;
+}
+
+/** The health case per mode: what the HTTP stack costs before any Durable Object. */
+export function floorSection({ http }) {
+  if (!http) return '_The end-to-end benchmark was not run._';
+  const lines = http.modes.flatMap((m) => m.rows.filter((row) => row.caseId === 'health').map((row) => [
+    m.mode, row.concurrency, ...TARGETS.flatMap((t) => [ms(row.results[t].p50Ms), int(row.results[t].opsPerSec)])]));
+  return table(['mode', 'concurrency', 'ours p50 ms', 'ours ops/s', 'baseline p50 ms', 'baseline ops/s'], lines)
+    + `\n\nModes: ${http.modes.map((m) => `\`${m.mode}\`, ${m.title}`).join('; ')}.`;
+}
+
+// Rows per operation over every timed response of a case that carried the
+// counts, in every mode and at every concurrency.
+function rowsOf(http, caseId, target) {
+  const tally = rowTally();
+  for (const m of http.modes) {
+    for (const row of m.rows) if (row.caseId === caseId) addRows(tally, row.results[target].rows);
+  }
+  return tally;
+}
+
+function perOperation(tally, field) {
+  if (tally.responses === 0) return '–';
+  const min = tally[`min${capitalized(field)}`];
+  const max = tally[`max${capitalized(field)}`];
+  const mean = tally[field] / tally.responses;
+  return min === max ? String(min) : `${mean.toFixed(2)} (${min} to ${max})`;
+}
+
+/** Rows read and written per operation (what Cloudflare bills), ours beside the baseline. */
+export function rowsSection({ http }) {
+  if (!http) return '_The end-to-end benchmark was not run._';
+  const lines = CASES.filter((c) => c.rowsNote !== undefined).map((c) => {
+    const [ours, base] = TARGETS.map((t) => rowsOf(http, c.id, t));
+    const extra = ['read', 'written'].some((f) => ours.responses > 0 && base.responses > 0
+      && ours[f] / ours.responses > base[f] / base.responses);
+    const why = ours.responses === 0 ? 'ours sent no row counts (kv-rows-read, kv-rows-written)' : extra ? c.rowsNote : 'none';
+    return [c.name, perOperation(ours, 'read'), perOperation(base, 'read'), perOperation(ours, 'written'),
+      perOperation(base, 'written'), why];
+  });
+  const readsThatWrite = CASES.filter((c) => c.read && rowsOf(http, c.id, 'ours').written > 0).map((c) => c.name);
+  return table(['case', 'ours rows read', 'baseline rows read', 'ours rows written', 'baseline rows written',
+    'what ours\' extra rows are for'], lines)
+    + '\n\nPer operation, from the `kv-rows-read` and `kv-rows-written` headers (the sums of the SQL cursors\''
+    + ' `rowsRead` and `rowsWritten` over the request\'s statements in the Durable Object, KV_ROW_COUNTS=on) of every timed'
+    + ' response, in every mode and at every concurrency; a range where responses differed.'
+    + ` Goal: a read writes no rows; reads that wrote rows: ${readsThatWrite.length ? readsThatWrite.join(', ') : 'none'}.`;
 }
 
 export function scaleSection({ scale }) {
@@ -92,26 +161,29 @@ export function scaleSection({ scale }) {
   const note = scale.notReached.length === 0 ? ''
     : `\n\nThe HTTP fill stopped at ${int(scale.filled)} keys after ${scale.fillSeconds.toFixed(0)} s (time budget).`;
   const nativeFill = scale.native?.length ? `\n\nNative fill (Store::Commit, 1,000 sets per commit, SQLite :memory:) to ${int(scale.native.at(-1).keys)} keys: ${scale.native.at(-1).fillSeconds.toFixed(1)} s.` : '';
+  const where = scale.mode ? `\n\nOver HTTP: ${scale.mode}.` : '';
   return table(['keys in the store', 'HTTP fill, cumulative s', 'get p50 ms', 'get p99 ms', 'set p50 ms', 'set p99 ms',
-    'native get µs (mean)', 'native set µs (mean)'], rows) + note + nativeFill;
+    'native get µs (mean)', 'native set µs (mean)'], rows) + where + note + nativeFill;
 }
 
-/** Where the time of a 1 KiB get at concurrency 1 goes, from the figures above. */
+/** Where the time of a 1 KiB get at concurrency 1 goes, from the figures above, per mode. */
 export function costSection(results) {
-  const row = (caseId) => results.http?.rows.find((r) => r.caseId === caseId && r.concurrency === 1);
-  const get = row('get_1k');
-  const health = row('health');
   const core = results.core?.requests.find((r) => r.name === 'get_1k');
-  if (!get || !health || !core) return '_Needs both the end-to-end and the core figures._';
-  const part = (target) => get.results[target].p50Ms - health.results[target].p50Ms;
-  const coreMs = core.split.totalNs / 1e6;
-  return table(['a 1 KiB get at concurrency 1 (p50, ms)', 'ours', 'baseline'], [
-    ['whole request, end to end', ms(get.results.ours.p50Ms), ms(get.results.baseline.p50Ms)],
-    ['HTTP floor: GET /v1/health through the same stack, no Durable Object', ms(health.results.ours.p50Ms),
-      ms(health.results.baseline.p50Ms)],
-    ['the difference: auth, Durable Object RPC, transaction, storage, core', ms(part('ours')), ms(part('baseline'))],
-    ['the core call alone (wasm + glue + SQLite), timed in Node', coreMs.toFixed(3), '–'],
-    ['   of which inside wasm', (core.split.wasmNs / 1e6).toFixed(3), '–'],
+  const modes = (results.http?.modes ?? []).map((m) => {
+    const row = (caseId) => m.rows.find((r) => r.caseId === caseId && r.concurrency === 1);
+    return { mode: m.mode, get: row('get_1k'), health: row('health') };
+  }).filter((m) => m.get && m.health);
+  if (modes.length === 0 || !core) return '_Needs both the end-to-end and the core figures._';
+  const columns = modes.flatMap((m) => TARGETS.map((target) => ({ ...m, target })));
+  const line = (name, value) => [name, ...columns.map(value)];
+  const coreMs = (ns) => ({ target }) => (target === 'ours' ? (ns / 1e6).toFixed(3) : '–');
+  return table(['a 1 KiB get at concurrency 1 (p50, ms)', ...columns.map((c) => `${c.target}, ${c.mode}`)], [
+    line('whole request, end to end', (c) => ms(c.get.results[c.target].p50Ms)),
+    line('HTTP floor: GET /v1/health through the same stack, no Durable Object', (c) => ms(c.health.results[c.target].p50Ms)),
+    line('the difference: auth, Durable Object RPC, transaction, storage, core',
+      (c) => ms(c.get.results[c.target].p50Ms - c.health.results[c.target].p50Ms)),
+    line('the core call alone (wasm + glue + SQLite), timed in Node', coreMs(core.split.totalNs)),
+    line('   of which inside wasm', coreMs(core.split.wasmNs)),
   ]);
 }
 
@@ -119,7 +191,10 @@ export function markdownReport(results) {
   return [
     machineSection(results),
     '### End to end: ours and the baseline', httpSection(results),
+    '### Ours / baseline in each mode', ratioSection(results),
+    '### The HTTP floor in each mode', floorSection(results),
     '![throughput and latency per case](performance.svg)',
+    '### Rows read and written per operation', rowsSection(results),
     '### Where the time of a request goes', costSection(results),
     '### Core microbenchmarks: native and wasm (CPU time per operation)', coreSection(results),
     '### Footprint', footprintSection(results),
@@ -128,26 +203,30 @@ export function markdownReport(results) {
   ].join('\n\n');
 }
 
-const SERIES = [{ name: 'ours (wasm core)' }, { name: 'baseline (plain JS)' }];
-
 export function throughputSvg(results) {
-  const rows = results.http.rows;
+  const { modes } = results.http;
+  const series = modes.flatMap((m) => TARGETS.map((target) => ({ name: `${target} (${m.mode})`, mode: m, target })));
+  const rows = modes[0].rows;
   const groups = (value, whisker) => rows.map((row, i) => ({
     // The case's name under the middle of its groups, without the remark in
     // parentheses (the tables have it).
     label: i % 3 === 1 || rows.filter((r) => r.caseId === row.caseId).length === 1 ? row.caseName.replace(/ \(.*\)$/, '') : '',
     sublabel: `c${row.concurrency}`,
-    bars: ['ours', 'baseline'].map((name) => ({ value: value(row.results[name]), whisker: whisker?.(row.results[name]) })),
+    bars: series.map(({ mode, target }) => {
+      const figures = mode.rows.find((r) => r.caseId === row.caseId && r.concurrency === row.concurrency)?.results[target];
+      return figures ? { value: value(figures), whisker: whisker?.(figures) } : { value: 0 };
+    }),
   }));
   const width = 1180;
   const body = [
-    legend(800, 18, SERIES),
+    legend(width - series.length * 120, 18, series),
     barPanel({ x: 8, y: 8, width, height: 300, title: 'Throughput per case; c1, c16, c64: concurrent connections', yLabel: 'requests/s',
-      groups: groups((r) => r.opsPerSec), series: SERIES }),
+      groups: groups((r) => r.opsPerSec), series }),
     barPanel({ x: 8, y: 318, width, height: 300, title: 'Latency: p50 bar, p99 whisker', yLabel: 'ms (log scale)',
-      groups: groups((r) => r.p50Ms, (r) => r.p99Ms), series: SERIES, log: true }),
+      groups: groups((r) => r.p50Ms, (r) => r.p99Ms), series, log: true }),
   ].join('\n');
-  return svgDocument(width + 16, 650, body, `npm run bench, ${results.startedAt}; ${results.machine.cpus} cores, load average ${results.machine.loadBefore}`);
+  return svgDocument(width + 16, 650, body, `${results.command}, ${results.startedAt}; ${results.machine.cpus} cores, load average ${results.machine.loadBefore}; `
+    + 'direct: one workerd per Worker; dev: wrangler dev');
 }
 
 export function scaleSvg(results) {

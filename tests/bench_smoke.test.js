@@ -1,7 +1,10 @@
 // A quick run of every part of the benchmark (bench/, `npm run bench`), so
 // that `npm test` keeps it working: a few hundred requests against the store
-// and the baseline Worker, a small scale fill, the core on SQLite in Node
-// and the report. It asserts that every request succeeded, never a timing.
+// and the baseline Worker in both modes of bench/emulators.js (the suite's
+// wrangler dev emulator for ours, and one workerd per Worker without a dev
+// proxy), a small scale fill, the core on SQLite in Node and the report. It
+// asserts that every request succeeded and carried its row counts, never a
+// timing.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -9,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { NATIVE_DIR, WASM_DIR, WASM_FILE } from '../scripts/build.js';
 import { CASES, NOT_YET_MEASURED } from '../bench/cases.js';
 import { loadWasmBench, runCoreBench, runNativeCoreBench, runWasmCoreBench } from '../bench/core_bench.js';
-import { startBaseline, startOurs } from '../bench/emulators.js';
+import { MODES, startBaseline, startOurs } from '../bench/emulators.js';
 import { measureMemory, measureModule } from '../bench/footprint.js';
 import { runHttpBench } from '../bench/http_bench.js';
 import { loadCoreModule } from '../bench/node_core.js';
@@ -20,36 +23,56 @@ import { sharedEmulator } from './helpers.js';
 const QUICK = { minBatchMs: 1, batches: 1, warmupMs: 0 };
 
 let emulator;
-let ours;
-let baseline;
+let targets; // per mode: [ours, baseline]
 const results = { command: 'smoke test', startedAt: 'now', durationSeconds: 0,
   machine: { cpus: 2, model: 'test', memory: '-', node: process.versions.node, wrangler: '-', loadBefore: 0, loadAfter: 0 } };
 
 before(async () => {
   emulator = await sharedEmulator();
-  [ours, baseline] = await Promise.all([startOurs({ url: emulator.url, adminToken: emulator.adminToken }), startBaseline()]);
+  const started = await Promise.all([
+    startOurs({ mode: 'direct' }), startBaseline({ mode: 'direct' }),
+    startOurs({ mode: 'dev', url: emulator.url, adminToken: emulator.adminToken }), startBaseline({ mode: 'dev' }),
+  ]);
+  targets = { direct: started.slice(0, 2), dev: started.slice(2) };
 });
 after(async () => {
-  await baseline?.stop();
+  await Promise.all(Object.values(targets ?? {}).flat().map((target) => target.stop()));
   await emulator?.close();
 });
 
-test('every end-to-end case succeeds on the store and on the baseline', async () => {
-  const rows = await runHttpBench({
-    targets: [ours, baseline], concurrencies: [1, 4], rounds: 1, bounds: { maxRequests: 12, maxMs: 10_000, warmupPerUser: 1 },
-  });
-  assert.equal(rows.length, CASES.length * 2);
+test('every end-to-end case succeeds on the store and on the baseline, in each mode', async () => {
+  const bounds = { maxRequests: 12, maxMs: 10_000, warmupPerUser: 1 };
+  results.http = { bounds, modes: [] };
+  for (const mode of Object.keys(MODES)) {
+    const rows = await runHttpBench({ targets: targets[mode], concurrencies: [1, 4], rounds: 1, bounds });
+    assert.equal(rows.length, CASES.length * 2);
+    for (const row of rows) {
+      for (const [target, figures] of Object.entries(row.results)) {
+        assert.equal(figures.errors, 0, `${mode}: ${row.caseName} c${row.concurrency} on ${target}: ${figures.firstError}`);
+        assert.equal(figures.requests, 12);
+      }
+    }
+    results.http.modes.push({ mode, title: MODES[mode].title, rows });
+  }
+});
+
+test('responses that went through a Durable Object say the rows they read and wrote', () => {
+  // The direct mode's Workers: this file sets their vars (the suite's
+  // emulator may run without KV_ROW_COUNTS).
+  const { rows } = results.http.modes.find((m) => m.mode === 'direct');
   for (const row of rows) {
+    const testCase = CASES.find((c) => c.id === row.caseId);
     for (const [target, figures] of Object.entries(row.results)) {
-      assert.equal(figures.errors, 0, `${row.caseName} c${row.concurrency} on ${target}: ${figures.firstError}`);
-      assert.equal(figures.requests, 12);
+      const where = `${row.caseName} c${row.concurrency} on ${target}`;
+      assert.equal(figures.rows.responses, testCase.rowsNote === undefined ? 0 : figures.requests, where);
+      if (testCase.rowsNote !== undefined) assert.ok(figures.rows.minRead > 0, where);
     }
   }
-  results.http = { rows, bounds: { maxRequests: 12, maxMs: 10_000 } };
 });
 
 test('the scale run fills a store in commits and measures get and set', async () => {
-  const store = await startOurs({ url: emulator.url, adminToken: emulator.adminToken });
+  const [ours] = targets.direct;
+  const store = await startOurs({ url: ours.url, adminToken: ours.adminToken });
   const scale = await runScale(store, { sizes: [1000, 2500], bounds: { maxRequests: 10, maxMs: 10_000 }, deadline: Date.now() + 60_000 });
   assert.deepEqual(scale.points.map((p) => p.keys), [1000, 2500]);
   for (const point of scale.points) assert.equal(point.get.errors + point.set.errors, 0);
@@ -82,6 +105,8 @@ test('the core microbenchmarks run, native and wasm', (t) => {
 test('the report renders every section and names what is not measured yet', () => {
   const markdown = markdownReport(results);
   for (const pending of NOT_YET_MEASURED) assert.match(markdown, new RegExp(`\\| ${pending.name} \\|.*not measured`));
+  for (const mode of Object.keys(MODES)) assert.match(markdown, new RegExp(`\\| ${mode} \\| 1 \\|`), `the floor of ${mode}`);
+  assert.match(markdown, /\| get 1 KiB \| \d[^|]* \| \d[^|]* \| \d[^|]* \| \d[^|]* \|/, 'the rows of a get');
   assert.match(throughputSvg(results), /^<svg[\s\S]*<\/svg>\n$/);
   assert.match(scaleSvg(results), /^<svg[\s\S]*<\/svg>\n$/);
 });

@@ -5,6 +5,11 @@
 // Durable Object. No wasm: JSON.parse the body, JSON.stringify the key as
 // its blob, check the sizes, run the SQL inside transactionSync.
 //
+// With KV_ROW_COUNTS=on, a response that went through the Durable Object
+// says how many rows its statements read and wrote (kv-rows-read,
+// kv-rows-written: the cursors' rowsRead and rowsWritten, what Cloudflare
+// bills), as the store's do.
+//
 // It is deliberately simpler than the store: one fixed token checked in the
 // Worker (no per-store token hashes), keys not validated part by part, no
 // order-preserving key encoding. docs/performance.md says what that leaves
@@ -54,7 +59,11 @@ export default {
     }
     const store = env.BASELINE_STORE.get(env.BASELINE_STORE.idFromName('store:baseline'));
     const result = await store.handle(operation, await request.text());
-    return new Response(result.body, { status: result.status, headers: { 'content-type': 'application/json' } });
+    const headers = { 'content-type': 'application/json' };
+    if (env.KV_ROW_COUNTS === 'on') {
+      Object.assign(headers, { 'kv-rows-read': String(result.rows.read), 'kv-rows-written': String(result.rows.written) });
+    }
+    return new Response(result.body, { status: result.status, headers });
   },
 };
 
@@ -69,15 +78,28 @@ export class BaselineStore extends DurableObject {
   }
 
   handle(operation, text) {
+    // The request's statements add to these (run()); an object handles one
+    // request at a time, as handle() is synchronous.
+    this.rows = { read: 0, written: 0 };
     try {
       const body = JSON.parse(text);
       const result = this.ctx.storage.transactionSync(() => this[operation](body));
-      return { status: 200, body: JSON.stringify(result) };
+      return { status: 200, body: JSON.stringify(result), rows: this.rows };
     } catch (e) {
-      if (e instanceof SyntaxError) return errorBody(400, 'invalid_json', e.message);
-      if (e instanceof RequestError) return errorBody(e.status, e.code, e.message);
+      if (e instanceof SyntaxError) return { ...errorBody(400, 'invalid_json', e.message), rows: this.rows };
+      if (e instanceof RequestError) return { ...errorBody(e.status, e.code, e.message), rows: this.rows };
       throw e;
     }
+  }
+
+  // Runs one statement to its end; returns its rows and counts what it read
+  // and wrote (a cursor's counts are final once it is consumed).
+  run(sql, ...bindings) {
+    const cursor = this.sql.exec(sql, ...bindings);
+    const rows = cursor.toArray();
+    this.rows.read += cursor.rowsRead;
+    this.rows.written += cursor.rowsWritten;
+    return rows;
   }
 
   get({ keys }) {
@@ -85,7 +107,7 @@ export class BaselineStore extends DurableObject {
       throw new RequestError(400, 'too_many_keys', `keys must hold 1 to ${MAX_KEYS_PER_GET} keys`);
     }
     const entries = keys.map((key) => {
-      const row = this.sql.exec(SQL.selectEntry, keyBlob(key)).toArray()[0];
+      const row = this.run(SQL.selectEntry, keyBlob(key))[0];
       if (!row) return { key, value: null, version: null };
       return { key, value: JSON.parse(decoder.decode(row.value)), version: formatVersion(row.version) };
     });
@@ -98,7 +120,7 @@ export class BaselineStore extends DurableObject {
     const open = JSON.stringify(prefix).slice(0, -1); // without the closing ]
     const lower = encoder.encode(`${open},`);
     const upper = new Uint8Array([...encoder.encode(open), 0xff]); // 0xff never occurs in UTF-8
-    const entries = this.sql.exec(SQL.listForward, lower, upper, limit).toArray().map((row) => ({
+    const entries = this.run(SQL.listForward, lower, upper, limit).map((row) => ({
       key: JSON.parse(decoder.decode(row.key)),
       value: JSON.parse(decoder.decode(row.value)),
       version: formatVersion(row.version),
@@ -131,22 +153,22 @@ export class BaselineStore extends DurableObject {
     }));
     const failedChecks = [];
     checked.forEach((check, i) => {
-      const row = this.sql.exec(SQL.selectVersion, check.key).toArray()[0];
+      const row = this.run(SQL.selectVersion, check.key)[0];
       const current = row ? formatVersion(row.version) : null;
       if (current !== check.version) failedChecks.push(i);
     });
     if (failedChecks.length > 0) return { ok: false, failedChecks };
-    const counter = this.sql.exec(SQL.selectMeta, COMMIT_COUNTER).toArray()[0];
+    const counter = this.run(SQL.selectMeta, COMMIT_COUNTER)[0];
     const version = (counter ? counter.value : 0) + 1;
     let deleted = 0;
     for (const mutation of planned) {
       if (mutation.type === 'set') {
-        this.sql.exec(SQL.upsertEntry, mutation.key, mutation.value, version);
+        this.run(SQL.upsertEntry, mutation.key, mutation.value, version);
       } else {
-        deleted += this.sql.exec(SQL.deleteEntry, mutation.key).toArray().length;
+        deleted += this.run(SQL.deleteEntry, mutation.key).length;
       }
     }
-    this.sql.exec(SQL.upsertMeta, COMMIT_COUNTER, version);
+    this.run(SQL.upsertMeta, COMMIT_COUNTER, version);
     return { ok: true, version: formatVersion(version), deleted };
   }
 }

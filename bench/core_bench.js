@@ -129,19 +129,19 @@ function mustSucceed(result) {
 }
 
 /**
- * The whole core section of the report: storage-free operations native,
- * in wasm and in wasm with libc++ inlined; requests native and in Node;
- * native scale. `nativeBinary` may be null (no Google Benchmark).
+ * The whole core section of the report: storage-free operations native and
+ * in wasm (kv_bench.wasm, built with the product's flags); requests native
+ * and in Node; native scale. `nativeBinary` may be null (no Google
+ * Benchmark).
  */
-export function runCoreBench({ nativeBinary, wasmBench, wasmBenchInline, coreWasm, timing, nativeMinTime, splitCalls }) {
+export function runCoreBench({ nativeBinary, wasmBench, coreWasm, timing, nativeMinTime, splitCalls }) {
   const native = nativeBinary ? runNativeCoreBench(nativeBinary, { minTime: nativeMinTime }) : new Map();
   const bench = loadWasmBench(wasmBench);
   const wasm = runWasmCoreBench(bench, timing);
-  const inline = runWasmCoreBench(loadWasmBench(wasmBenchInline), timing);
   const node = runNodeHandleBench(coreWasm, bench.bodies, timing, splitCalls);
   return {
     ops: [...wasm].map(([name, w]) => ({
-      name: name.slice('core/'.length), nativeNs: native.get(name)?.cpuNs, wasmNs: w.cpuNs, wasmInlineNs: inline.get(name).cpuNs,
+      name: name.slice('core/'.length), nativeNs: native.get(name)?.cpuNs, wasmNs: w.cpuNs,
     })),
     requests: HANDLE_REQUESTS.map(([body]) => {
       const name = `sqlite/handle_${body}`;

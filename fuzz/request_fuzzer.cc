@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "fuzz_support.h"
 #include "request.h"
@@ -13,17 +15,78 @@
 namespace kv::fuzz {
 namespace {
 
-void CheckValue(std::string_view value) {
+// True when `text` has whitespace outside its strings.
+bool HasLooseWhitespace(std::string_view text) {
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      in_string = c != '"';
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A stored value is compact JSON that reads back as the value the request
+// sent (numbers are stored as written, so compare what they parse to).
+void CheckValue(std::string_view value, const boost::json::value& sent) {
   KV_FUZZ_REQUIRE(value.size() <= kMaxValueBytes,
                   "value of " + std::to_string(value.size()) + " bytes");
-  // Stored as written and served as written: parsing and serializing it
-  // again must give the same text. It fails when the text is not compact,
-  // or when a number in it does not parse back to the number written.
-  const std::string again =
+  KV_FUZZ_REQUIRE(
+      !HasLooseWhitespace(value),
+      "stored value " + std::string(value.substr(0, 200)) + " is not compact");
+  const std::string stored =
       boost::json::serialize(MustParse(value, "a stored value"));
-  KV_FUZZ_REQUIRE(again == value, "stored value " +
-                                      std::string(value.substr(0, 200)) +
-                                      " reads back as " + again.substr(0, 200));
+  const std::string expected = boost::json::serialize(sent);
+  KV_FUZZ_REQUIRE(stored == expected,
+                  "stored value " + std::string(value.substr(0, 200)) +
+                      " reads back as " + stored.substr(0, 200) +
+                      ", not as the value sent, " + expected.substr(0, 200));
+}
+
+// The one-pass split of a body (ParseJsonWithValues, for set: the field
+// "value" of the body) agrees with Boost.JSON's parse (ParseJson): both
+// accept, or both refuse for the same kind of reason; and the value it
+// writes, put back in place of its index, gives the same document.
+void CheckSplitAgreesWithParse(std::string_view body) {
+  namespace json = boost::json;
+  auto kind = [](const json::error_code& error) {
+    return !error                                    ? 0
+           : error == json::error::too_deep          ? 1
+           : error == json::error::exponent_overflow ? 2
+                                                     : 3;
+  };
+  json::error_code parse_error;
+  const json::value parsed = ParseJson(body, kMaxJsonDepth, {}, parse_error);
+  json::error_code split_error;
+  std::vector<std::string> values;
+  json::value split =
+      ParseJsonWithValues(body, kMaxJsonDepth, 1, {}, &values, split_error);
+  KV_FUZZ_REQUIRE(kind(parse_error) == kind(split_error),
+                  "ParseJson: " + parse_error.message() +
+                      "; ParseJsonWithValues: " + split_error.message());
+  if (parse_error) return;
+  if (json::object* object = split.if_object()) {
+    for (auto& field : *object) {
+      if (field.key() != "value" || field.value().is_string()) continue;
+      KV_FUZZ_REQUIRE(
+          field.value().is_int64() && field.value().get_int64() >= 0 &&
+              static_cast<size_t>(field.value().get_int64()) < values.size(),
+          "a stored value's index is " + json::serialize(field.value()));
+      const std::string& value = values[field.value().get_int64()];
+      CheckValue(value, parsed.as_object().at("value"));
+      field.value() = MustParse(value, "a stored value");
+    }
+  }
+  KV_FUZZ_REQUIRE(json::serialize(split) == json::serialize(parsed),
+                  "the split document " +
+                      json::serialize(split).substr(0, 200) +
+                      " is not the parsed one");
 }
 
 void CheckVersion(const std::optional<std::string>& version) {
@@ -35,8 +98,12 @@ void CheckVersion(const std::optional<std::string>& version) {
   KV_FUZZ_REQUIRE(lower_hex, "check version " + *version);
 }
 
-void CheckCommit(const CommitRequest& request) {
-  KV_FUZZ_REQUIRE(request.checks.size() <= kMaxChecksPerCommit, "too many checks");
+// `body`, an accepted set or atomic body, holds the value of mutation
+// `index` at `body.value` (set) or `body.mutations[index].value` (atomic).
+void CheckCommit(const CommitRequest& request, std::string_view body) {
+  const boost::json::value sent = MustParse(body, "an accepted body");
+  KV_FUZZ_REQUIRE(request.checks.size() <= kMaxChecksPerCommit,
+                  "too many checks");
   KV_FUZZ_REQUIRE(request.mutations.size() <= kMaxMutationsPerCommit,
                   "too many mutations");
   size_t bytes = 0;
@@ -48,7 +115,12 @@ void CheckCommit(const CommitRequest& request) {
   for (const Mutation& mutation : request.mutations) {
     CheckEncodedKey(mutation.key);
     if (mutation.type == Mutation::Type::kSet) {
-      CheckValue(mutation.value);
+      const size_t index = &mutation - request.mutations.data();
+      const boost::json::object& object = sent.as_object();
+      CheckValue(mutation.value,
+                 object.contains("mutations")
+                     ? object.at("mutations").at(index).at("value")
+                     : object.at("value"));
     } else {
       KV_FUZZ_REQUIRE(mutation.value.empty(), "a delete carries a value");
     }
@@ -58,11 +130,12 @@ void CheckCommit(const CommitRequest& request) {
                   "commit of " + std::to_string(bytes) + " bytes");
 }
 
-void CheckOneMutation(const CommitRequest& request, Mutation::Type type) {
+void CheckOneMutation(const CommitRequest& request, std::string_view body,
+                      Mutation::Type type) {
   KV_FUZZ_REQUIRE(request.checks.empty() && request.mutations.size() == 1 &&
                       request.mutations[0].type == type,
                   "a one-key route decoded to another shape");
-  CheckCommit(request);
+  CheckCommit(request, body);
 }
 
 }  // namespace
@@ -72,6 +145,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kv;
   using namespace kv::fuzz;
   const std::string_view body(reinterpret_cast<const char*>(data), size);
+
+  CheckSplitAgreesWithParse(body);
 
   ReadRequest read;
   const Status get = DecodeGet(body, &read);
@@ -86,7 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CommitRequest set;
   const Status set_status = DecodeSet(body, &set);
   if (set_status.ok()) {
-    CheckOneMutation(set, Mutation::Type::kSet);
+    CheckOneMutation(set, body, Mutation::Type::kSet);
   } else {
     CheckRefusal(set_status);
   }
@@ -94,7 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CommitRequest del;
   const Status delete_status = DecodeDelete(body, &del);
   if (delete_status.ok()) {
-    CheckOneMutation(del, Mutation::Type::kDelete);
+    CheckOneMutation(del, body, Mutation::Type::kDelete);
   } else {
     CheckRefusal(delete_status);
   }
@@ -102,7 +177,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CommitRequest atomic;
   const Status atomic_status = DecodeAtomic(body, &atomic);
   if (atomic_status.ok()) {
-    CheckCommit(atomic);
+    CheckCommit(atomic, body);
   } else {
     CheckRefusal(atomic_status);
   }

@@ -10,7 +10,9 @@
 #include <boost/json/error.hpp>
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace kv {
 
@@ -22,6 +24,22 @@ namespace kv {
 boost::json::value ParseJson(std::string_view text, int max_depth,
                              boost::json::storage_ptr storage,
                              boost::json::error_code& error);
+
+// Parses a request body like ParseJson, except for the values it stores:
+// each field "value" of an object `value_level` levels deep (1: the body
+// object itself) that is not a string. Such a value is not built: one pass
+// over the text validates it and writes it to `values` as compact JSON,
+// strings escaped as boost::json::serialize escapes them and numbers as
+// written (JSON.parse reads them back as the same doubles; only a literal
+// that may be past binary64's range or past 64 bits is converted, to refuse
+// it as above). In its place the result holds the index of its text in
+// `values`, an integer. Strings stay in the result: a counter's operand is
+// one.
+boost::json::value ParseJsonWithValues(std::string_view text, int max_depth,
+                                       int value_level,
+                                       boost::json::storage_ptr storage,
+                                       std::vector<std::string>* values,
+                                       boost::json::error_code& error);
 
 // True when the integer literal `literal` (an optional '-' and digits)
 // names the double `value` the way a binary64 reader and writer would: it

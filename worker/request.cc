@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <initializer_list>
+#include <utility>
 
 #include "base64.h"
 #include "counter.h"
@@ -55,10 +56,13 @@ Status OnlyFields(const json::object& object,
 }
 
 // Parses a request body: a JSON object with no fields but `fields`.
-// `*body_json` uses `resource` for its memory.
+// `*body_json` uses `resource` for its memory. With `values`, the stored
+// values at `value_level` are not built but written there as compact JSON
+// (ParseJsonWithValues).
 Status ParseBody(std::string_view body, json::monotonic_resource* resource,
                  std::initializer_list<std::string_view> fields,
-                 json::value* body_json) {
+                 json::value* body_json, int value_level = 0,
+                 std::vector<std::string>* values = nullptr) {
   if (body.size() > kMaxRequestBytes) {
     return Status::Error(Code::kRequestTooLarge,
                          "the request body is " + std::to_string(body.size()) +
@@ -67,7 +71,8 @@ Status ParseBody(std::string_view body, json::monotonic_resource* resource,
                              " bytes (2 MiB)");
   }
   json::error_code error;
-  *body_json = ParseJson(body, kMaxJsonDepth, resource, error);
+  *body_json = ParseJsonWithValues(body, kMaxJsonDepth, value_level, resource,
+                                   values, error);
   if (error == json::error::too_deep) {
     return Status::Error(Code::kNestingTooDeep,
                          "the request body nests arrays and objects deeper "
@@ -133,9 +138,15 @@ Status BoundedArray(const json::object& object, std::string_view name,
   return Status::OK();
 }
 
+// Stores `value` as compact JSON: a string serialized here, any other value
+// as its parse wrote it (its index in `values`).
 Status SerializeValue(const json::value& value, std::string_view what,
-                      std::string* out) {
-  *out = json::serialize(value);
+                      std::vector<std::string>* values, std::string* out) {
+  if (value.is_string()) {
+    *out = json::serialize(value);
+  } else {
+    *out = std::move((*values)[value.get_int64()]);
+  }
   if (out->size() > kMaxValueBytes) {
     return Status::Error(Code::kValueTooLarge,
                          Str(what) + " is " + std::to_string(out->size()) +
@@ -214,14 +225,16 @@ Status DecodeCounterText(const json::value& value, std::string_view what,
 }
 
 // Reads the "value" (and "valueType") of a set into its stored form.
+// `values` holds the texts of the non-string values (ParseJsonWithValues).
 Status DecodeStoredValue(const json::object& object, std::string_view what,
+                         std::vector<std::string>* values,
                          std::string* stored) {
   const json::value* value;
   KV_RETURN_IF_ERROR(Require(object, "value", what, &value));
   const std::string value_what = FieldPath(what, "value");
   auto type = object.find("valueType");
   if (type == object.end() || type->value() == "json") {
-    return SerializeValue(*value, value_what, stored);
+    return SerializeValue(*value, value_what, values, stored);
   }
   if (type->value() == "u64") {
     return DecodeCounterText(*value, value_what, stored);
@@ -231,7 +244,7 @@ Status DecodeStoredValue(const json::object& object, std::string_view what,
 }
 
 Status DecodeMutation(const json::value& value, std::string_view what,
-                      Mutation* mutation) {
+                      std::vector<std::string>* values, Mutation* mutation) {
   const json::object* object;
   KV_RETURN_IF_ERROR(AsObject(value, what, &object));
   const json::value* type;
@@ -242,7 +255,8 @@ Status DecodeMutation(const json::value& value, std::string_view what,
     mutation->type = Mutation::Type::kSet;
     KV_RETURN_IF_ERROR(OnlyFields(
         *object, {"type", "key", "value", "valueType", "expireIn"}, what));
-    KV_RETURN_IF_ERROR(DecodeStoredValue(*object, what, &mutation->value));
+    KV_RETURN_IF_ERROR(
+        DecodeStoredValue(*object, what, values, &mutation->value));
     KV_RETURN_IF_ERROR(DecodeExpireIn(*object, what, &mutation->expire_in_ms));
   } else if (*type == "delete") {
     mutation->type = Mutation::Type::kDelete;
@@ -280,11 +294,14 @@ Status CheckCommitSize(const CommitRequest& request) {
   return Status::OK();
 }
 
-// Decodes the body of a one-key route: {"key": Key} plus `extra` fields.
+// Decodes the body of a one-key route: {"key": Key} plus `extra` fields,
+// its stored value, if any, into `values`.
 Status DecodeKeyBody(std::string_view body, json::monotonic_resource* resource,
                      std::initializer_list<std::string_view> fields,
-                     json::value* body_json, std::string* key) {
-  KV_RETURN_IF_ERROR(ParseBody(body, resource, fields, body_json));
+                     json::value* body_json, std::string* key,
+                     std::vector<std::string>* values = nullptr) {
+  KV_RETURN_IF_ERROR(ParseBody(body, resource, fields, body_json,
+                               values == nullptr ? 0 : 1, values));
   const json::object& object = body_json->get_object();
   const json::value* key_json;
   KV_RETURN_IF_ERROR(Require(object, "key", kTopLevel, &key_json));
@@ -470,12 +487,13 @@ Status DecodeWatch(std::string_view body, ReadRequest* request) {
 Status DecodeSet(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
+  std::vector<std::string> values;
   Mutation mutation{Mutation::Type::kSet, {}, {}, std::nullopt};
   KV_RETURN_IF_ERROR(DecodeKeyBody(body, &resource,
                                    {"key", "value", "valueType", "expireIn"},
-                                   &body_json, &mutation.key));
-  KV_RETURN_IF_ERROR(
-      DecodeStoredValue(body_json.get_object(), kTopLevel, &mutation.value));
+                                   &body_json, &mutation.key, &values));
+  KV_RETURN_IF_ERROR(DecodeStoredValue(body_json.get_object(), kTopLevel,
+                                       &values, &mutation.value));
   KV_RETURN_IF_ERROR(DecodeExpireIn(body_json.get_object(), kTopLevel,
                                     &mutation.expire_in_ms));
   request->mutations.push_back(std::move(mutation));
@@ -495,8 +513,10 @@ Status DecodeDelete(std::string_view body, CommitRequest* request) {
 Status DecodeAtomic(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
-  KV_RETURN_IF_ERROR(
-      ParseBody(body, &resource, {"checks", "mutations"}, &body_json));
+  std::vector<std::string> values;
+  // Stored values are fields of the items of "mutations": level 3.
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"checks", "mutations"},
+                               &body_json, 3, &values));
   const json::object& object = body_json.get_object();
   const json::array* checks;
   const json::array* mutations;
@@ -512,7 +532,7 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
   request->mutations.resize(mutations->size());
   for (size_t i = 0; i < mutations->size(); ++i) {
     KV_RETURN_IF_ERROR(DecodeMutation((*mutations)[i], Indexed("mutations", i),
-                                      &request->mutations[i]));
+                                      &values, &request->mutations[i]));
   }
   return CheckCommitSize(*request);
 }

@@ -817,63 +817,14 @@ function utf8Length(text) {
 }
 
 /**
- * The bytes the store keeps of a JSON value (from toJsonValue): its compact
- * UTF-8 JSON as the core writes it with Boost.JSON (worker/request.cc,
- * SerializeValue), which is what kMaxValueBytes and kMaxCommitBytes count.
- * That is JSON.stringify's length but for numbers (storedNumberLength).
+ * The bytes the store keeps of a JSON value (from toJsonValue), which is what
+ * kMaxValueBytes and kMaxCommitBytes count: the core stores a value as
+ * compact JSON with numbers as written and strings escaped as JSON.stringify
+ * escapes them (worker/json_parse.cc, Splitter), so the length of the text
+ * this client sends.
  */
 function storedValueLength(value) {
-  switch (typeof value) {
-    case 'string':
-      return jsonStringLength(value);
-    case 'number':
-      return storedNumberLength(value);
-    case 'boolean':
-      return value ? 4 : 5;
-  }
-  if (value === null) return 4;
-  if (Array.isArray(value)) {
-    let length = 1 + Math.max(value.length, 1); // brackets and commas
-    for (const item of value) length += storedValueLength(item);
-    return length;
-  }
-  const names = Object.keys(value);
-  let length = 1 + Math.max(names.length, 1); // braces and commas
-  for (const name of names) length += jsonStringLength(name) + 1 + storedValueLength(value[name]);
-  return length;
-}
-
-// A JSON string's UTF-8 bytes. Boost.JSON escapes as JSON.stringify does: \" \\
-// \b \t \n \f \r, other control characters as \u00XX, nothing else.
-function jsonStringLength(text) {
-  let length = 2;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit === 0x22 || unit === 0x5c) length += 2;
-    else if (unit < 0x20) length += unit === 8 || unit === 9 || unit === 10 || unit === 12 || unit === 13 ? 2 : 6;
-    else if (unit < 0x80) length += 1;
-    else if (unit < 0x800) length += 2;
-    else if (unit < 0xd800 || unit >= 0xe000) length += 3;
-    else if (unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      length += 4;
-      i++;
-    } else length += 6; // a lone surrogate, written as a \u escape of six characters
-  }
-  return length;
-}
-
-// How the core writes a number it parsed from JSON.stringify's text: an
-// integer literal that fits 64 bits (int64 or uint64) as it is; any other
-// number as a double in Ryu's shortest exponent form: 5E-1, 1.5E0, 1E21,
-// -2.5E-300. The digits are JavaScript's shortest ones too.
-function storedNumberLength(number) {
-  const text = String(number); // JSON.stringify's text: -0 is "0"
-  if (/^-?[0-9]+$/.test(text)) {
-    const integer = BigInt(text);
-    if (integer >= -(2n ** 63n) && integer <= MAX_U64) return text.length;
-  }
-  const exponential = number.toExponential(); // shortest digits: "1.5e+0", "5e-7"
-  return exponential.length - (exponential.includes('e+') ? 1 : 0);
+  return utf8Length(JSON.stringify(value));
 }
 
 function decodeKeyPart(part) {

@@ -91,11 +91,10 @@ test('number key parts count 9 bytes each: long number keys that line-length bat
 test('batches fill the commit limit to the byte: exactly 800 KiB is one batch, one byte more is two', async () => {
   // Entries whose commit bytes are hard to count: escaped and 0x00 bytes in
   // keys, bigints, non-finite numbers; values with fractions and exponents
-  // (the core writes 0.5 as 5E-1), escapes, non-ASCII text, counters.
-  // 2 ** 63 is written 9223372036854775808, a uint64 the core keeps as it is;
-  // 1e20 is written 100000000000000000000, past 64 bits, which the core
-  // stores as the double 1E20. (2 ** 64 is written 18446744073709552000, which
-  // no double is exactly: the core refuses it.)
+  // (the core stores numbers as written), escapes, non-ASCII text, counters.
+  // 2 ** 63 is written 9223372036854775808 and 1e20 100000000000000000000,
+  // past 64 bits: the core checks that such a literal names a double and
+  // keeps it as written.
   const diverse = [
     [[{ bytes: Buffer.from([0, 1, 0, 0, 255]).toString('base64') }, 'a\u0000b\u0000', { bigint: '-18446744073709551616' }], 1.5],
     [[{ number: 'NaN' }, true, false, { bigint: '0' }, { bigint: (2n ** 2000n - 1n).toString() }], [0.1, 1e21, 1e-7, -2.5e-300]],

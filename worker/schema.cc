@@ -2,23 +2,14 @@
 
 namespace kv {
 
-// A list page: at most ?5 live entries of [?1, ?2) in key order, ending
-// with the entry whose key and value bytes (key only when ?4, keys only)
-// bring the page to ?6 bytes. The innermost query sizes the rows without
-// reading their values; the window adds the sizes up; only the rows kept
-// are joined back for their values. `scanned` is how many rows the limit
-// let through, so the caller knows a page cut short by bytes.
+// At most ?5 live entries of [?1, ?2) in key order, with their values
+// unless ?4 (keys only). Store::List asks for as many as its page can hold
+// whatever their sizes, so each row is read once and no value past the
+// page's byte bound is read at all.
 #define KV_LIST_SQL(order)                                                 \
-  "SELECT e.key, CASE WHEN ?4 THEN NULL ELSE e.value END, e.version, "     \
-  "e.expires_at, page.scanned FROM (SELECT key, count(*) OVER () AS "      \
-  "scanned, sum(size) OVER (ORDER BY key" order                            \
-  " ROWS UNBOUNDED PRECEDING) - size AS before FROM (SELECT key, "         \
-  "length(key) + CASE WHEN ?4 THEN 0 ELSE length(value) END AS size FROM " \
-  "kv_entries WHERE key >= ?1 AND key < ?2 AND (expires_at IS NULL OR "    \
-  "expires_at > ?3) ORDER BY key" order                                    \
-  " LIMIT ?5)) AS page JOIN "                                              \
-  "kv_entries AS e ON e.key = page.key WHERE page.before < ?6 ORDER BY "   \
-  "e.key" order
+  "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, "           \
+  "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 AND "           \
+  "(expires_at IS NULL OR expires_at > ?3) ORDER BY key" order " LIMIT ?5"
 
 std::string_view StatementSql(Statement statement) {
   switch (statement) {

@@ -298,27 +298,62 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
   // so a store near its quota gets a short page, never a free scan.
   KV_RETURN_IF_ERROR(CheckOperations(1));
   const uint64_t limit = std::min<uint64_t>(request.limit, OperationsLeft());
-  Rows rows;
-  KV_RETURN_IF_ERROR(storage_->Execute(
-      request.reverse ? Statement::kListReverse : Statement::kListForward,
-      {SqlValue::Blob(lower), SqlValue::Blob(upper), SqlValue::Integer(now_ms_),
-       SqlValue::Integer(request.keys_only ? 1 : 0),
-       SqlValue::Integer(static_cast<int64_t>(limit)),
-       SqlValue::Integer(static_cast<int64_t>(kMaxListPageBytes))},
-      &rows));
-  KV_RETURN_IF_ERROR(Charge(rows.size() > 0 ? rows.size() : 1));
-  for (size_t i = 0; i < rows.size(); ++i) {
-    visit(EntryView{true, rows.at(i, 0).blob, rows.at(i, 1).blob,
-                    static_cast<Version>(rows.at(i, 2).integer),
-                    ReadExpiry(rows.at(i, 3))});
+  // The page is read in chunks of as many entries as the bytes it has left
+  // hold at the largest entry size, so it never holds much more than its
+  // byte bound in memory and reads no row it does not return.
+  const size_t largest_entry =
+      kMaxKeyBytes + (request.keys_only ? 0 : kMaxValueBytes);
+  std::vector<Rows> chunks;
+  uint64_t returned = 0;
+  size_t page_bytes = 0;
+  bool more = false;
+  for (;;) {
+    const uint64_t room = std::max<size_t>(
+        1, (kMaxListPageBytes - page_bytes) / largest_entry);
+    const uint64_t wanted = std::min(limit - returned, room);
+    Rows rows;
+    KV_RETURN_IF_ERROR(storage_->Execute(
+        request.reverse ? Statement::kListReverse : Statement::kListForward,
+        {SqlValue::Blob(lower), SqlValue::Blob(upper),
+         SqlValue::Integer(now_ms_),
+         SqlValue::Integer(request.keys_only ? 1 : 0),
+         SqlValue::Integer(static_cast<int64_t>(wanted))},
+        &rows));
+    returned += rows.size();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      page_bytes += rows.at(i, 0).blob.size() + rows.at(i, 1).blob.size();
+    }
+    const bool range_ended = rows.size() < wanted;
+    if (!rows.empty()) {
+      // The next chunk starts strictly past this one's last key.
+      const std::string_view last = rows.at(rows.size() - 1, 0).blob;
+      if (request.reverse) {
+        upper = std::string(last);
+      } else {
+        lower = std::string(last) + '\x00';
+      }
+      chunks.push_back(std::move(rows));
+    }
+    if (range_ended) break;
+    // More may follow when the limit or the page's bytes stopped it.
+    if (returned == limit || page_bytes >= kMaxListPageBytes) {
+      more = true;
+      break;
+    }
+  }
+  KV_RETURN_IF_ERROR(Charge(returned > 0 ? returned : 1));
+  for (const Rows& rows : chunks) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      visit(EntryView{true, rows.at(i, 0).blob, rows.at(i, 1).blob,
+                      static_cast<Version>(rows.at(i, 2).integer),
+                      ReadExpiry(rows.at(i, 3))});
+    }
   }
   cursor->reset();
-  // More may follow when the limit let `limit` rows through, or when the
-  // page bytes cut it shorter than what the limit let through.
-  const uint64_t scanned =
-      rows.empty() ? 0 : static_cast<uint64_t>(rows.at(0, 4).integer);
-  if (!rows.empty() && (scanned == limit || rows.size() < scanned)) {
-    *cursor = MakeCursor(request.selector, rows.at(rows.size() - 1, 0).blob);
+  if (more) {
+    const Rows& last_chunk = chunks.back();
+    *cursor = MakeCursor(request.selector,
+                         last_chunk.at(last_chunk.size() - 1, 0).blob);
   }
   return Status::OK();
 }

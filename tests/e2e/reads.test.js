@@ -47,6 +47,32 @@ test('no read writes a row; a write writes its entries and the state row', async
   assert.equal(reads.get.body.entries[0].version, version);
 });
 
+test('a list page reads each entry it returns once, and no row past its page', async () => {
+  const { accessToken: token } = await createStore(emulator, 'eu-central-1', { opsPerMonth: null, storageBytes: null });
+  const store = (path, body) => call(emulator.url, path, { token, body });
+  const mutations = [];
+  for (let i = 0; i < 300; i++) mutations.push({ type: 'set', key: ['k', i], value: { n: i, pad: 'x'.repeat(100) } });
+  assert.equal((await store('/v1/atomic', { checks: [], mutations })).status, 200);
+  for (const reverse of [false, true]) {
+    const page = await store('/v1/list', { prefix: ['k'], limit: 100, reverse });
+    assert.equal(page.status, 200);
+    assert.equal(page.body.entries.length, 100);
+    assert.ok(page.body.cursor, 'a cursor to the other 200');
+    // The state row, then the 100 entries; SQLite's LIMIT may step one past.
+    const { read } = rows(page);
+    assert.ok(read >= 101 && read <= 102, `${reverse ? 'reverse ' : ''}list 100 read ${read} rows`);
+  }
+  // A page of large values stops at 1 MiB and reads no value past it.
+  const big = [];
+  for (let i = 0; i < 100; i++) big.push({ type: 'set', key: ['big', i], value: 'v'.repeat(16_000) });
+  for (let i = 0; i < 100; i += 40) {
+    assert.equal((await store('/v1/atomic', { checks: [], mutations: big.slice(i, i + 40) })).status, 200);
+  }
+  const page = await store('/v1/list', { prefix: ['big'], limit: 100 });
+  assert.equal(page.body.entries.length, 66, '65 entries stay below 1 MiB; the 66th reaches it');
+  assert.ok(rows(page).read <= 1 + 66 + 2, `list of 16 KB values read ${rows(page).read} rows`);
+});
+
 test('a quota counts reads at once: the read past the limit is refused though none was written', async () => {
   const { accessToken: token } = await createStore(emulator, 'eu-central-1', { opsPerMonth: 3, storageBytes: null });
   const get = () => call(emulator.url, '/v1/get', { token, body: { keys: [['x']] } });

@@ -46,7 +46,17 @@ export function loadWasmBench(file) {
     };
   }
   imports.env.emscripten_notify_memory_growth = () => {};
-  const { exports } = new WebAssembly.Instance(wasmModule, imports);
+  // With -flto (bench/wasm_flags.js) libc reads an empty environment at start.
+  if (imports.wasi_snapshot_preview1?.environ_sizes_get) {
+    imports.wasi_snapshot_preview1.environ_sizes_get = (countPointer, sizePointer) => {
+      new DataView(exports.memory.buffer).setUint32(countPointer, 0, true);
+      new DataView(exports.memory.buffer).setUint32(sizePointer, 0, true);
+      return 0;
+    };
+    imports.wasi_snapshot_preview1.environ_get = () => 0;
+  }
+  let exports;
+  ({ exports } = new WebAssembly.Instance(wasmModule, imports));
   exports._initialize();
   exports.bench_setup();
   const text = (pointer) => decoder.decode(new Uint8Array(exports.memory.buffer, pointer, exports.bench_size()));

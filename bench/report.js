@@ -25,10 +25,8 @@ Load average (1 min) at the start ${machine.loadBefore}, at the end ${machine.lo
 
 export function coreSection({ core }) {
   if (!core) return '_Core microbenchmarks were not run._';
-  const ops = table(['operation (storage-free)', 'native µs', 'wasm µs', 'wasm / native',
-    'wasm, libc++ inlined µs', 'inlined / native'],
-  core.ops.map((op) => [op.name, op.nativeNs ? us(op.nativeNs) : 'n/a', us(op.wasmNs), `**${ratio(op.wasmNs, op.nativeNs)}**`,
-    us(op.wasmInlineNs), ratio(op.wasmInlineNs, op.nativeNs)]));
+  const ops = table(['operation (storage-free)', 'native µs', 'wasm µs', 'wasm / native'],
+  core.ops.map((op) => [op.name, op.nativeNs ? us(op.nativeNs) : 'n/a', us(op.wasmNs), `**${ratio(op.wasmNs, op.nativeNs)}**`]));
   const requests = table(['request (core + SQLite)', 'native µs', 'Node + wasm µs', 'wasm / native',
     'split (wall µs): wasm', 'storage glue (JS)', 'SQLite (better-sqlite3)', 'copies + transaction (JS)'],
   core.requests.map((r) => [r.name, r.nativeNs ? us(r.nativeNs) : 'n/a', us(r.nodeNs), ratio(r.nodeNs, r.nativeNs),

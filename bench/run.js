@@ -45,7 +45,6 @@ const started = Date.now();
 const BUDGET_MS = 8.5 * 60_000;
 const NATIVE_BENCH = `${NATIVE_DIR}/core_benchmark`;
 const WASM_BENCH = `${WASM_DIR}/kv_bench.wasm`;
-const WASM_BENCH_INLINE = `${WASM_DIR}/kv_bench_inline.wasm`; // the libc++ experiment
 const OUT_DIR = `${ROOT}build/bench`;
 const DOC = `${ROOT}docs/performance.md`;
 const CONCURRENCIES = [1, 16, 64];
@@ -70,9 +69,7 @@ function build() {
   if (only === 'e2e') return; // the Worker's bundle needs only kv_core.wasm
   buildNative();
   const env = { ...process.env, NODE_PATH: '/usr/share/nodejs' }; // emcc needs Debian's acorn
-  for (const target of ['kv_bench', 'kv_bench_inline']) {
-    execFileSync('cmake', ['--build', WASM_DIR, '--target', target, '--parallel'], { stdio: 'inherit', env });
-  }
+  execFileSync('cmake', ['--build', WASM_DIR, '--target', 'kv_bench', '--parallel'], { stdio: 'inherit', env });
   execFileSync('cmake', ['--build', NATIVE_DIR, '--target', 'storage_overhead', '--parallel'], { stdio: 'inherit' });
   try {
     execFileSync('cmake', ['--build', NATIVE_DIR, '--target', 'core_benchmark', '--parallel'], { stdio: 'inherit' });
@@ -145,7 +142,7 @@ const results = { command: writeDocs ? 'npm run bench' : `node bench/run.js ${pr
 if (only === undefined) {
   log('core microbenchmarks: native, then wasm in Node');
   results.core = runCoreBench({
-    nativeBinary: existsSync(NATIVE_BENCH) ? NATIVE_BENCH : null, wasmBench: WASM_BENCH, wasmBenchInline: WASM_BENCH_INLINE,
+    nativeBinary: existsSync(NATIVE_BENCH) ? NATIVE_BENCH : null, wasmBench: WASM_BENCH,
     coreWasm: WASM_FILE, timing: { minBatchMs: 100, batches: 5 }, nativeMinTime: 0.3,
   });
   log('footprint: module size and instantiation');

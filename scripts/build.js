@@ -13,7 +13,7 @@ export const WASM_FILE = `${WASM_DIR}/kv_core.wasm`;
 
 // emcc's JS optimizer needs Debian's acorn module, which Node does not find
 // by itself.
-const EMSCRIPTEN_ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
+export const EMSCRIPTEN_ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs' };
 
 function run(command, args, env = process.env) {
   execFileSync(command, args, { stdio: 'inherit', cwd: ROOT, env });

@@ -89,16 +89,15 @@ test('the product core runs in Node on real SQLite, and its memory is read', () 
 test('the core microbenchmarks run, native and wasm', (t) => {
   const nativeBinary = `${NATIVE_DIR}/core_benchmark`;
   const wasmBench = `${WASM_DIR}/kv_bench.wasm`;
-  const wasmBenchInline = `${WASM_DIR}/kv_bench_inline.wasm`;
-  if (![nativeBinary, wasmBench, wasmBenchInline].every(existsSync)) {
-    t.skip('not built: `npm run bench` builds core_benchmark, kv_bench.wasm and kv_bench_inline.wasm');
+  if (![nativeBinary, wasmBench].every(existsSync)) {
+    t.skip('not built: `npm run bench` builds core_benchmark and kv_bench.wasm');
     return;
   }
   // The native binary's own names, storage-free ones only: the scale fill
   // would take seconds.
   const native = runNativeCoreBench(nativeBinary, { filter: '^core/', minTime: 0.001 });
   assert.deepEqual([...runWasmCoreBench(loadWasmBench(wasmBench), QUICK).keys()], [...native.keys()]);
-  results.core = runCoreBench({ nativeBinary: null, wasmBench, wasmBenchInline, coreWasm: WASM_FILE, timing: QUICK, splitCalls: 20 });
+  results.core = runCoreBench({ nativeBinary: null, wasmBench, coreWasm: WASM_FILE, timing: QUICK, splitCalls: 20 });
   assert.ok(results.core.requests.every((r) => r.split.wasmNs > 0));
 });
 

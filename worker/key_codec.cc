@@ -55,12 +55,18 @@ Status InvalidPart(std::string_view what, size_t index, std::string_view why) {
           "{\"bigint\": \"<decimal>\"} or {\"bytes\": \"<base64>\"}");
 }
 
+// Appends in runs between NUL bytes, not byte by byte: a byte-wise append
+// is a call per byte in wasm.
 void AppendEscaped(uint8_t code, std::string_view data, std::string* out) {
   out->push_back(static_cast<char>(code));
-  for (char c : data) {
-    out->push_back(c);
-    if (c == '\0') out->push_back(static_cast<char>(0xFF));
+  for (;;) {
+    const size_t zero = data.find('\0');
+    if (zero == std::string_view::npos) break;
+    out->append(data.data(), zero + 1);
+    out->push_back(static_cast<char>(0xFF));
+    data.remove_prefix(zero + 1);
   }
+  out->append(data.data(), data.size());
   out->push_back('\0');
 }
 
@@ -70,10 +76,11 @@ void AppendNumber(double d, std::string* out) {
   uint64_t bits;
   std::memcpy(&bits, &d, sizeof bits);
   bits = (bits >> 63) ? ~bits : bits ^ (uint64_t{1} << 63);
-  out->push_back(static_cast<char>(kNumberCode));
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<char>(bits >> shift));
+  char encoded[9] = {static_cast<char>(kNumberCode)};
+  for (int i = 0; i < 8; ++i) {
+    encoded[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
   }
+  out->append(encoded, sizeof encoded);
 }
 
 // Parses a canonical decimal integer (-?(0|[1-9][0-9]*), no "-0") into a
@@ -176,10 +183,15 @@ Status EncodePart(const boost::json::value& part, std::string_view what,
       // double (9007199254740993) would silently become its neighbour and
       // merge two keys: refuse it.
       const double d = part.to_number<double>();
-      if (!IntegerLiteralNames(part.is_int64()
-                                   ? std::to_string(part.get_int64())
-                                   : std::to_string(part.get_uint64()),
-                               d)) {
+      // Every integer within 2^53 is a double: only the rest is checked.
+      constexpr int64_t kExact = int64_t{1} << 53;
+      const bool exact = part.is_int64() ? part.get_int64() >= -kExact &&
+                                               part.get_int64() <= kExact
+                                         : part.get_uint64() <= kExact;
+      if (!exact && !IntegerLiteralNames(
+                        part.is_int64() ? std::to_string(part.get_int64())
+                                        : std::to_string(part.get_uint64()),
+                        d)) {
         return InvalidPart(what, index,
                            "is an integer no number part can hold (past "
                            "2^53 only some integers are doubles); send it "

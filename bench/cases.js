@@ -130,10 +130,9 @@ export const CASES = [
   {
     id: 'list_100',
     read: true,
-    rowsNote: 'the page bounds (1 MiB and the quota left) and the cursor: the range is read for keys and sizes'
-      + ' (one entry beyond the page, with the expiry filter), two window functions (count, running size) pass each'
-      + ' row through SQLite\'s temporary tables, which workerd counts as rows read (about 4 per entry), and the kept'
-      + ' rows are read again by key for their values: about 7 rows per entry; plus the kv_state row',
+    rowsNote: `${STATE_READ}. The page is read in statements of as many entries as its bytes left hold at the`
+      + ' largest entry size (1 MiB / 18 KiB: 56), so that no value past the 1 MiB page bound is read: a page of 100'
+      + ' takes two statements, each reading only the rows it returns',
     name: 'list 100',
     path: '/v1/list',
     // The first page of 100 of the seeded 1 KiB entries. (A varying start

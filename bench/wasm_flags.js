@@ -15,16 +15,16 @@ import { ensureSetup } from '../scripts/setup.js';
 import { loadWasmBench, runNativeCoreBench, runWasmCoreBench } from './core_bench.js';
 import { median } from './stats.js';
 
-const PRODUCT = ['-O3', '-fwasm-exceptions'];
+const PRODUCT = ['-O3', '-fwasm-exceptions', '-flto'];
 // Each variant changes one thing against the product's flags.
 const VARIANTS = {
   product: PRODUCT,
-  O2: ['-O2', '-fwasm-exceptions'],
-  flto: [...PRODUCT, '-flto'],
+  O2: ['-O2', '-fwasm-exceptions', '-flto'],
+  'no-lto': ['-O3', '-fwasm-exceptions'],
   simd128: [...PRODUCT, '-msimd128'],
   emmalloc: [...PRODUCT, '-sMALLOC=emmalloc'],
   mimalloc: [...PRODUCT, '-sMALLOC=mimalloc'], // not in every Emscripten: a failure is reported
-  'no-exceptions': ['-O3', '-fno-exceptions', '-DBOOST_NO_EXCEPTIONS'],
+  'no-exceptions': ['-O3', '-fno-exceptions', '-DBOOST_NO_EXCEPTIONS', '-flto'],
 };
 
 const flag = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);

@@ -49,7 +49,7 @@ export function createCore(wasmModule) {
       instance = new WebAssembly.Instance(wasmModule, {
         kv_host: { sql: sqlImport.run },
         env: { emscripten_notify_memory_growth() {} },
-        wasi_snapshot_preview1: wasiImports,
+        wasi_snapshot_preview1: wasiImports(memory),
       });
       instance.exports._initialize();
       instances++;
@@ -200,9 +200,22 @@ function readStatements(exports, memory) {
     (_, i) => readStaticText(exports, memory, (slot) => exports.kv_statement_sql(i, slot)));
 }
 
-// The one WASI call a standalone Emscripten module imports: abort() exits.
-const wasiImports = {
-  proc_exit(code) {
-    throw new CoreError(`the core exited with code ${code}`);
-  },
-};
+// The WASI calls a standalone Emscripten module imports: abort() exits, and
+// libc reads its environment at start (linked in under -flto): it has none.
+// `memory()` is the instance's memory buffer.
+function wasiImports(memory) {
+  return {
+    proc_exit(code) {
+      throw new CoreError(`the core exited with code ${code}`);
+    },
+    environ_sizes_get(countPointer, sizePointer) {
+      const view = new DataView(memory());
+      view.setUint32(countPointer, 0, true);
+      view.setUint32(sizePointer, 0, true);
+      return 0;
+    },
+    environ_get() {
+      return 0;
+    },
+  };
+}

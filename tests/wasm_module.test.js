@@ -16,6 +16,8 @@ test('the module imports only the storage call and what standalone Emscripten ne
   assert.deepEqual(imports, [
     'env.emscripten_notify_memory_growth',
     'kv_host.sql',
+    'wasi_snapshot_preview1.environ_get',
+    'wasi_snapshot_preview1.environ_sizes_get',
     'wasi_snapshot_preview1.proc_exit',
   ]);
 });

@@ -46,16 +46,17 @@ const ROW_COUNTS = { KV_ROW_COUNTS: 'on' };
  * url, token, adminToken, stop() }; stop() also removes the state. `url`
  * may name a store service that is already running (the test suite's, or
  * this function's): then only a store is created, with `adminToken`, and
- * stop() does nothing.
+ * stop() does nothing. `inspectorPort` (direct mode only) opens workerd's
+ * V8 inspector there, for bench/profile_worker.js.
  */
-export async function startOurs({ mode = 'direct', url, adminToken } = {}) {
+export async function startOurs({ mode = 'direct', url, adminToken, inspectorPort } = {}) {
   let stop = async () => {};
   if (!url) {
     adminToken = randomUUID();
     // Local workerd has no jurisdictions (scripts/emulator.js passes the
     // same for dev).
     const vars = { ...ROW_COUNTS, KV_ADMIN_TOKEN: adminToken, ...(mode === 'direct' ? { KV_JURISDICTIONS: 'off' } : {}) };
-    ({ url, stop } = await startWorker(mode, OURS_CONFIG, vars));
+    ({ url, stop } = await startWorker(mode, OURS_CONFIG, vars, { inspectorPort }));
   }
   const response = await fetch(`${url}/v1/admin/stores`, {
     method: 'POST',
@@ -80,12 +81,13 @@ export async function startBaseline({ mode = 'direct' } = {}) {
 
 // Starts the Worker of `config` with `vars` in a fresh directory; returns
 // { url, stop() }, stop() removing the directory.
-async function startWorker(mode, config, vars) {
+async function startWorker(mode, config, vars, { inspectorPort } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kv-bench-'));
   const start = { direct: startDirect, dev: config === OURS_CONFIG ? startOursDev : startDev }[mode];
   if (!start) throw new Error(`unknown bench mode ${mode}; the modes: ${Object.keys(MODES).join(', ')}`);
   try {
-    const worker = await start(config, dir, vars);
+    if (inspectorPort !== undefined && mode !== 'direct') throw new Error('an inspector only in direct mode');
+    const worker = await start(config, dir, vars, inspectorPort);
     return {
       url: worker.url,
       stop: async () => {
@@ -101,7 +103,7 @@ async function startWorker(mode, config, vars) {
 
 // The deployable bundle (`wrangler deploy --dry-run`, offline) in Miniflare,
 // the Worker on a direct socket of its own.
-async function startDirect(config, dir, vars) {
+async function startDirect(config, dir, vars, inspectorPort) {
   const bundle = join(dir, 'bundle');
   await promisify(execFile)(WRANGLER, ['deploy', '--dry-run', '--outdir', bundle, '--config', config],
     { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV } });
@@ -109,6 +111,7 @@ async function startDirect(config, dir, vars) {
   let output = '';
   const mf = new Miniflare({
     host: '127.0.0.1',
+    inspectorPort,
     durableObjectsPersist: join(dir, 'state'),
     // Drained, or a full pipe stalls workerd; the tail explains a failure.
     handleRuntimeStdio: (...streams) => streams.forEach((s) => s.on('data', (chunk) => (output = (output + chunk).slice(-64 * 1024)))),

@@ -6,9 +6,9 @@ namespace kv {
 // unless ?4 (keys only). Store::List asks for as many as its page can hold
 // whatever their sizes, so each row is read once and no value past the
 // page's byte bound is read at all.
-#define KV_LIST_SQL(order)                                                 \
-  "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, "           \
-  "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 AND "           \
+#define KV_LIST_SQL(order)                                       \
+  "SELECT key, CASE WHEN ?4 THEN NULL ELSE value END, version, " \
+  "expires_at FROM kv_entries WHERE key >= ?1 AND key < ?2 AND " \
   "(expires_at IS NULL OR expires_at > ?3) ORDER BY key" order " LIMIT ?5"
 
 std::string_view StatementSql(Statement statement) {

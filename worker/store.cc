@@ -308,8 +308,8 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
   size_t page_bytes = 0;
   bool more = false;
   for (;;) {
-    const uint64_t room = std::max<size_t>(
-        1, (kMaxListPageBytes - page_bytes) / largest_entry);
+    const uint64_t room =
+        std::max<size_t>(1, (kMaxListPageBytes - page_bytes) / largest_entry);
     const uint64_t wanted = std::min(limit - returned, room);
     Rows rows;
     KV_RETURN_IF_ERROR(storage_->Execute(

@@ -1,6 +1,6 @@
 // `npm run test:crash`: acknowledged writes survive hard crashes.
 //
-// Three scenarios, each on a state directory of its own. In each, the
+// Four scenarios, each on a state directory of its own. In each, the
 // emulator's whole process group (wrangler and workerd) is killed with
 // SIGKILL, then restarted on the same state directory, and what the clients
 // were told must still hold. docs/reliability.md explains what the store

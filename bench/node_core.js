@@ -58,7 +58,9 @@ function timed(fn, clock, field) {
 /**
  * A store: one core on one in-memory SQLite database, migrated. call(op,
  * body) handles one request (body: Uint8Array of JSON) in a transaction, as
- * shims/store_object.js does, and returns { status, body, ... }
+ * shims/store_object.js does (carrying the deferred operations and the
+ * state row from one committed request to the next), and returns
+ * { status, body, ... }
  * (shims/core.js). With `timed`, `clock` adds up the milliseconds spent
  * inside kv_handle, inside the kv_host.sql import and inside sql.exec.
  */
@@ -68,9 +70,22 @@ export function openCoreStore(wasmModule, { timed: timing = false } = {}) {
   const storage = openSqlStorage();
   if (clock) storage.sql.exec = timed(storage.sql.exec, clock, 'inExec');
   storage.transaction(() => core.migrate(storage.sql));
+  let deferredOperations = 0;
+  let stateRow = null;
+  const call = (operation, body) => {
+    try {
+      const result = storage.transaction(() => core.handle(storage.sql, operation, NO_CREDENTIAL, body, Date.now(),
+        deferredOperations, stateRow));
+      ({ deferredOperations, stateRow } = result);
+      return result;
+    } catch (error) {
+      stateRow = null;
+      throw error;
+    }
+  };
   return {
     clock,
-    call: (operation, body) => storage.transaction(() => core.handle(storage.sql, operation, NO_CREDENTIAL, body, Date.now())),
+    call,
     memoryBytes: () => instance.exports.memory.buffer.byteLength,
     close: storage.close,
   };

@@ -6,9 +6,10 @@
 import { sqlHostImport } from './sql_storage.js';
 
 const KV_OK = 0;
-const RESPONSE_BYTES = 56; // sizeof(kv_response), worker/kv_c.h
+const RESPONSE_BYTES = 64; // sizeof(kv_response), worker/kv_c.h
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const NOTHING = new Uint8Array(0);
 
 /** Thrown when the core reports a failure; the caller's transaction must roll back. */
 export class CoreError extends Error {
@@ -111,18 +112,21 @@ export function createCore(wasmModule) {
      * Handles one API request (kv_handle) at time `nowMs`. `credential` is
      * the token's SHA-256 (Uint8Array; empty for the Worker's directory);
      * `deferredOperations` the count the previous call returned (see
-     * worker/store.h). Returns `{ status, body, quota, wakeAt,
-     * deferredOperations, rows }`: the JSON body as a string, the monthly
-     * quota `{ limit, remaining, resetsAt }` or null, the time to wake the
-     * store for expired entries or null, the count to keep once the
+     * worker/store.h); `stateRow` the state row the previous call returned
+     * (Uint8Array), or null to read it from storage. Returns `{ status,
+     * body, quota, wakeAt, deferredOperations, stateRow, rows }`: the JSON
+     * body as a string, the monthly quota `{ limit, remaining, resetsAt }`
+     * or null, the time to wake the store for expired entries or null, the
+     * count and the state row (a copy, or null) to keep once the
      * transaction commits, and `{ read, written }`, the rows its statements
      * read and wrote. Throws CoreError when storage or the core failed, so
      * that transactionSync rolls back.
      */
-    handle(sql, operation, credential, body, nowMs, deferredOperations = 0) {
+    handle(sql, operation, credential, body, nowMs, deferredOperations = 0, stateRow = null) {
       return guarded((core) => {
         const op = encoder.encode(operation);
-        const size = op.length + credential.length + body.length + RESPONSE_BYTES;
+        const state = stateRow ?? NOTHING;
+        const size = op.length + credential.length + body.length + state.length + RESPONSE_BYTES;
         const request = core.kv_alloc(size);
         if (request === 0) throw new CoreError(`out of wasm memory for a ${size}-byte request`);
         let trapped = true; // until proven otherwise: then the instance is dropped whole
@@ -130,13 +134,15 @@ export function createCore(wasmModule) {
           const at = { response: request, op: request + RESPONSE_BYTES }; // kv_response is 8-aligned
           at.credential = at.op + op.length;
           at.body = at.credential + credential.length;
+          at.state = at.body + body.length;
           const bytes = new Uint8Array(memory());
           bytes.set(op, at.op);
           bytes.set(credential, at.credential);
           bytes.set(body, at.body);
+          bytes.set(state, at.state);
           return withStorage(sql, () => {
             const outcome = core.kv_handle(at.op, op.length, at.credential, credential.length,
-              at.body, body.length, nowMs, deferredOperations, at.response);
+              at.body, body.length, nowMs, deferredOperations, at.state, state.length, at.response);
             const result = readResponse(memory(), at.response);
             result.rows = { read: storage.rowsRead, written: storage.rowsWritten };
             trapped = false;
@@ -166,6 +172,7 @@ function readResponse(buffer, pointer) {
   const limit = view.getFloat64(16, true);
   const wakeAt = view.getFloat64(40, true);
   const deferredOperations = view.getFloat64(48, true);
+  const stateRowLength = view.getUint32(60, true);
   return {
     status: view.getInt32(8, true),
     body: decoder.decode(new Uint8Array(buffer, view.getUint32(0, true), view.getUint32(4, true))),
@@ -176,6 +183,7 @@ function readResponse(buffer, pointer) {
     },
     wakeAt: wakeAt < 0 ? null : wakeAt,
     deferredOperations,
+    stateRow: stateRowLength === 0 ? null : new Uint8Array(buffer, view.getUint32(56, true), stateRowLength).slice(),
   };
 }
 

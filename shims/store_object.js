@@ -9,6 +9,12 @@
 // A killed object loses that count, at most one interval's reads; it adopts
 // each new count only after its transaction committed, so none counts twice.
 //
+// The state row (token hash, limits, usage) is read once, then held here:
+// this object is its storage's only writer, so the row each committed
+// request returns is what storage holds. It is adopted only after a
+// commit, dropped on a rollback and when the storage is erased, and lost
+// with the object: the next request then reads it again.
+//
 // The commit point is the end of the core's transaction. Nothing after it
 // (watch updates, alarm scheduling) may turn a saved write into an error:
 // a client that saw a 500 would retry, and a retried `sum` counts twice.
@@ -34,6 +40,7 @@ export class KvStore extends DurableObject {
   #watches;
   #faults;
   #deferredOperations = 0; // charged, not yet written (worker/store.h)
+  #stateRow = null; // the state row as storage holds it, or null: read it
   #foldScheduled = false; // an alarm is set for a time that folds them in time
 
   constructor(ctx, env) {
@@ -105,6 +112,7 @@ export class KvStore extends DurableObject {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#deferredOperations = 0;
+    this.#stateRow = null;
     this.#foldScheduled = false;
     this.ctx.storage.transactionSync(() => core.migrate(this.ctx.storage.sql));
     return this.#run('retire', NOTHING, NOTHING);
@@ -192,10 +200,13 @@ export class KvStore extends DurableObject {
       // Client requests only: the Worker's own calls (stats for a listing) stay clear of a test's traps.
       if (credential.byteLength > 0 && this.#faults.take('trap')) core.trapForTest();
       const result = storage.transactionSync(() => core.handle(sql, operation, new Uint8Array(credential),
-        new Uint8Array(body), Date.now(), this.#deferredOperations));
-      this.#deferredOperations = result.deferredOperations; // committed: now it is the count to keep
+        new Uint8Array(body), Date.now(), this.#deferredOperations, this.#stateRow));
+      // Committed: now these are what to keep.
+      this.#deferredOperations = result.deferredOperations;
+      this.#stateRow = result.stateRow;
       return result;
     } catch (error) {
+      this.#stateRow = null;
       if (!(error instanceof CoreError) || error.body === null) throw error;
       // Rolled back; the core already wrote the error response.
       console.error(`store ${operation} rolled back:`, error.cause ?? error);

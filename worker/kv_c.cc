@@ -17,7 +17,7 @@ namespace {
 // Storage on the host's kv_host.sql import.
 class HostStorage : public Storage {
  public:
-  Status Execute(Statement statement, std::initializer_list<SqlValue> params,
+  Status Execute(Statement statement, const std::vector<SqlValue>& params,
                  Rows* rows) override {
     params_.clear();
     EncodeSqlValues(params, &params_);
@@ -104,14 +104,16 @@ int32_t kv_migrate(void) {
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
                   const uint8_t* body, uint32_t body_len, double now_ms,
-                  double deferred_operations, kv_response* response) {
+                  double deferred_operations, const uint8_t* state_row,
+                  uint32_t state_row_len, kv_response* response) {
   // Kept until the next call, so the host reads the body in place.
   static kv::Response result;
   result = kv::Handle(
       kv::TheStore(),
       {kv::View(operation, operation_len), kv::View(credential, credential_len),
        kv::View(body, body_len), static_cast<int64_t>(now_ms),
-       static_cast<uint64_t>(deferred_operations)});
+       static_cast<uint64_t>(deferred_operations),
+       kv::View(state_row, state_row_len)});
   response->body = reinterpret_cast<const uint8_t*>(result.body.data());
   response->body_len = static_cast<uint32_t>(result.body.size());
   response->http_status = result.http_status;
@@ -125,6 +127,9 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
       result.wake_at_ms ? static_cast<double>(*result.wake_at_ms) : -1;
   response->deferred_operations =
       static_cast<double>(result.deferred_operations);
+  response->state_row =
+      reinterpret_cast<const uint8_t*>(result.state_row.data());
+  response->state_row_len = static_cast<uint32_t>(result.state_row.size());
   return result.failed ? KV_STORAGE_ERROR : KV_OK;
 }
 
@@ -135,4 +140,6 @@ static_assert(offsetof(kv_response, quota_limit) == 16, "kv_response layout");
 static_assert(offsetof(kv_response, wake_at) == 40, "kv_response layout");
 static_assert(offsetof(kv_response, deferred_operations) == 48,
               "kv_response layout");
-static_assert(sizeof(kv_response) == 56, "kv_response layout");
+static_assert(offsetof(kv_response, state_row) == 56, "kv_response layout");
+static_assert(offsetof(kv_response, state_row_len) == 60, "kv_response layout");
+static_assert(sizeof(kv_response) == 64, "kv_response layout");

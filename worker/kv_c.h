@@ -60,7 +60,7 @@ KV_EXPORT(kv_trap_for_test) void kv_trap_for_test(void);
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
 
 /* The response of kv_handle, written into a struct the caller provides.
- * Layout (little-endian, 56 bytes):
+ * Layout (little-endian, 64 bytes):
  *   0  u32 body          JSON body: owned by the core, valid until the
  *   4  u32 body_len      next kv_handle call
  *   8  i32 http_status   of the response (a refusal is a 4xx or 507)
@@ -71,7 +71,12 @@ KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
  *                            entries (ms since the epoch), or -1: no need
  *  48  f64 deferred_operations   operations charged and not yet written:
  *                            the host keeps this count once its transaction
- *                            commits and passes it to the next call */
+ *                            commits and passes it to the next call
+ *  56  u32 state_row     the store's state row as storage holds it after
+ *  60  u32 state_row_len this request (owned by the core, valid until the
+ *                        next call; 0 bytes: none): the host keeps a copy
+ *                        once its transaction commits and passes it to the
+ *                        next call, which then does not read it again */
 typedef struct {
   const uint8_t* body;
   uint32_t body_len;
@@ -81,6 +86,8 @@ typedef struct {
   double quota_resets_at;
   double wake_at;
   double deferred_operations;
+  const uint8_t* state_row;
+  uint32_t state_row_len;
 } kv_response;
 
 /* Handles one request of the HTTP API (worker/service.h): `operation` is the
@@ -88,15 +95,18 @@ typedef struct {
  * ones), `credential` the SHA-256 of the caller's access token (32 bytes; 0
  * bytes for the Worker's own directory), `body` the request's JSON, `now_ms`
  * the host's clock, `deferred_operations` the count the previous call
- * returned (0 for a new object: worker/store.h explains the fold). Fills
+ * returned (0 for a new object: worker/store.h explains the fold),
+ * `state_row` the state row the previous call returned (0 bytes for a new
+ * object, after a rollback, or after the host erased its storage). Fills
  * *response and returns KV_OK, or KV_STORAGE_ERROR when storage failed: the
- * response is then a 500, the host must roll the transaction back and keep
- * its previous deferred count. */
+ * response is then a 500, the host must roll the transaction back, keep
+ * its previous deferred count and drop its state row. */
 KV_EXPORT(kv_handle)
 int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
                   const uint8_t* body, uint32_t body_len, double now_ms,
-                  double deferred_operations, kv_response* response);
+                  double deferred_operations, const uint8_t* state_row,
+                  uint32_t state_row_len, kv_response* response);
 
 /* ---- Imports (module "kv_host") ---- */
 

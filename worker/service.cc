@@ -320,7 +320,9 @@ Status Run(Store* store, const Request& request, Response* response) {
         "no operation \"" + std::string(request.operation) + "\"");
   }
   response->deferred_operations = request.deferred_operations;
-  KV_RETURN_IF_ERROR(store->Begin(request.now_ms, request.deferred_operations));
+  KV_RETURN_IF_ERROR(store->Begin(request.now_ms, request.deferred_operations,
+                                  request.state_row));
+  response->state_row = store->state_row();
   // A refused credential writes nothing, not even a new usage month.
   if (operation->authenticated) {
     KV_RETURN_IF_ERROR(store->Authenticate(request.credential));
@@ -336,6 +338,7 @@ Status Run(Store* store, const Request& request, Response* response) {
   // A refused request may still have started a new usage month: keep it.
   KV_RETURN_IF_ERROR(store->End());
   response->deferred_operations = store->deferred_operations();
+  response->state_row = store->state_row();
   return status;
 }
 
@@ -363,6 +366,7 @@ Response Handle(Store* store, const Request& request) {
   AppendJsonString(status.message(), &response.body);
   response.body.append("}}");
   response.wake_at_ms.reset();
+  if (response.failed) response.state_row.clear();  // rolled back: reload it
   return response;
 }
 

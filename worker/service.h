@@ -30,6 +30,9 @@ struct Request {
   int64_t now_ms;               // the host's clock: expiry and usage months
   // Operations charged since the last fold, held by the host (store.h).
   uint64_t deferred_operations = 0;
+  // The state row the host holds from its last committed request, or empty
+  // to read it from storage (Store::Begin).
+  std::string_view state_row;
 };
 
 struct Response {
@@ -46,6 +49,10 @@ struct Response {
   // What the host holds from now on, once its transaction has committed:
   // operations charged and not yet written to the state row.
   uint64_t deferred_operations = 0;
+  // What the host holds from now on, once its transaction has committed:
+  // the state row as storage then holds it (Store::state_row), or empty
+  // when the request got no further than loading it.
+  std::string state_row;
 };
 
 // When the response is `failed`, the host must roll back.

@@ -27,21 +27,23 @@ class ServiceTest : public ::testing::Test {
               json::parse(R"({"opsPerMonth":10000,"storageBytes":10485760})"));
   }
 
-  // Runs one request in a transaction, with the deferred operations the
-  // host holds, as the Durable Object does; returns the response JSON and
-  // sets last_status_.
+  // Runs one request in a transaction, with the deferred operations and the
+  // state row the host holds, as the Durable Object does; returns the
+  // response JSON and sets last_status_.
   json Call(const std::string& operation, const json& body,
             const std::string& credential = std::string(32, '\xff')) {
     Response response;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
                       const std::string text = body.dump();
-                      response = Handle(store_.get(), {operation, credential,
-                                                       text, now_ms_, deferred_});
+                      response = Handle(store_.get(),
+                                        {operation, credential, text, now_ms_,
+                                         deferred_, state_row_});
                       return !response.failed;
                     })
                     .ok());
     if (!response.failed) deferred_ = response.deferred_operations;
+    state_row_ = response.failed ? std::string() : response.state_row;
     last_status_ = response.http_status;
     last_response_ = response;
     return json::parse(response.body);
@@ -60,6 +62,7 @@ class ServiceTest : public ::testing::Test {
   int last_status_ = 0;
   Response last_response_;
   uint64_t deferred_ = 0;  // what the host holds between requests
+  std::string state_row_;  // likewise
   int64_t now_ms_ = int64_t{1795694400} * 1000;  // 2026-11-26T12:00:00Z
 };
 

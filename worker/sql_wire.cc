@@ -9,6 +9,7 @@
 #include "sql_wire.h"
 
 #include <cstring>
+#include <utility>
 
 namespace kv {
 namespace {
@@ -43,9 +44,19 @@ void AppendEncoded(const SqlValue& value, std::string* out) {
 
 }  // namespace
 
-void EncodeSqlValues(std::initializer_list<SqlValue> values, std::string* out) {
+void EncodeSqlValues(const std::vector<SqlValue>& values, std::string* out) {
   AppendU32(static_cast<uint32_t>(values.size()), out);
   for (const SqlValue& value : values) AppendEncoded(value, out);
+}
+
+Status Rows::AdoptCopy(std::string_view encoding) {
+  if (encoding.empty()) return Adopt(nullptr, 0);
+  auto* data = static_cast<uint8_t*>(std::malloc(encoding.size()));
+  if (data == nullptr) {
+    return Status::Error(Code::kStorageError, "out of memory for rows");
+  }
+  std::memcpy(data, encoding.data(), encoding.size());
+  return Adopt(data, encoding.size());
 }
 
 Status Rows::Adopt(uint8_t* data, size_t size) {
@@ -97,16 +108,18 @@ void RowsWriter::EndRow(size_t columns) {
 }
 
 Status RowsWriter::Finish(Rows* rows) {
+  return rows->AdoptCopy(TakeEncoding());
+}
+
+std::string RowsWriter::TakeEncoding() {
   std::string header;
   AppendU32(rows_, &header);
   AppendU32(columns_, &header);
   buffer_.replace(0, 8, header);
-  auto* data = static_cast<uint8_t*>(std::malloc(buffer_.size()));
-  std::memcpy(data, buffer_.data(), buffer_.size());
-  const size_t size = buffer_.size();
+  std::string encoding = std::move(buffer_);
   buffer_.assign(8, '\0');
   rows_ = columns_ = 0;
-  return rows->Adopt(data, size);
+  return encoding;
 }
 
 }  // namespace kv

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,7 +35,7 @@ struct SqlValue {
 };
 
 // Appends the encoding of `values` (statement parameters) to *out.
-void EncodeSqlValues(std::initializer_list<SqlValue> values, std::string* out);
+void EncodeSqlValues(const std::vector<SqlValue>& values, std::string* out);
 
 // The result rows of one statement, parsed from a malloc'd buffer it owns.
 class Rows {
@@ -48,6 +47,8 @@ class Rows {
   // Takes ownership of `data` (allocated with malloc, may be null when
   // `size` is 0) and parses it. Fails with kStorageError on a bad encoding.
   Status Adopt(uint8_t* data, size_t size);
+  // Parses a copy of `encoding`.
+  Status AdoptCopy(std::string_view encoding);
 
   size_t size() const { return columns_ == 0 ? 0 : values_.size() / columns_; }
   bool empty() const { return values_.empty(); }
@@ -73,6 +74,8 @@ class RowsWriter {
   void EndRow(size_t columns);
   // Hands the rows to *rows; the writer is then empty.
   Status Finish(Rows* rows);
+  // The encoding of the rows; the writer is then empty.
+  std::string TakeEncoding();
 
  private:
   std::string buffer_;

@@ -41,8 +41,7 @@ Status SqliteStorage::Transaction(const std::function<bool()>& body) {
 }
 
 Status SqliteStorage::Execute(Statement statement,
-                              std::initializer_list<SqlValue> params,
-                              Rows* rows) {
+                              const std::vector<SqlValue>& params, Rows* rows) {
   sqlite3_stmt*& prepared = prepared_[static_cast<size_t>(statement)];
   if (prepared == nullptr) {
     const std::string_view sql = StatementSql(statement);

@@ -24,7 +24,7 @@ class SqliteStorage : public Storage {
                      std::unique_ptr<SqliteStorage>* storage);
   ~SqliteStorage() override;
 
-  Status Execute(Statement statement, std::initializer_list<SqlValue> params,
+  Status Execute(Statement statement, const std::vector<SqlValue>& params,
                  Rows* rows) override;
 
   // Runs `body` in one transaction, as the Durable Object host does:

@@ -11,7 +11,7 @@
 #ifndef KV_WORKER_STORAGE_H_
 #define KV_WORKER_STORAGE_H_
 
-#include <initializer_list>
+#include <vector>
 
 #include "schema.h"
 #include "sql_wire.h"
@@ -26,8 +26,7 @@ class Storage {
   // Runs `statement` with `params` bound to ?1..?N. On success *rows holds
   // its result rows; on failure returns kStorageError.
   virtual Status Execute(Statement statement,
-                         std::initializer_list<SqlValue> params,
-                         Rows* rows) = 0;
+                         const std::vector<SqlValue>& params, Rows* rows) = 0;
 };
 
 }  // namespace kv

@@ -28,6 +28,28 @@ std::optional<uint64_t> ReadOptional(const SqlValue& value) {
   return static_cast<uint64_t>(value.integer);
 }
 
+// The state row's columns, in the order of kSelectState and kUpdateState.
+std::vector<SqlValue> StateColumns(const StoreState& state) {
+  return {SqlValue::Blob(state.credential),
+          SqlValue::Integer(static_cast<int64_t>(state.version)),
+          OptionalInteger(state.limits.ops_per_month),
+          OptionalInteger(state.limits.storage_bytes),
+          SqlValue::Integer(state.usage_month),
+          SqlValue::Integer(static_cast<int64_t>(state.usage_ops)),
+          SqlValue::Integer(static_cast<int64_t>(state.storage_bytes)),
+          SqlValue::Integer(static_cast<int64_t>(state.lifecycle)),
+          SqlValue::Integer(static_cast<int64_t>(state.credential_generation))};
+}
+
+// The state as the one row kSelectState would read (Store::state_row).
+std::string EncodeStateRow(const StoreState& state) {
+  RowsWriter writer;
+  const std::vector<SqlValue> columns = StateColumns(state);
+  for (const SqlValue& column : columns) writer.Add(column);
+  writer.EndRow(columns.size());
+  return writer.TakeEncoding();
+}
+
 std::optional<int64_t> ReadExpiry(const SqlValue& value) {
   if (value.type == SqlValue::Type::kNull) return std::nullopt;
   return value.integer;
@@ -108,12 +130,17 @@ Status Store::Migrate() {
   return Status::OK();
 }
 
-Status Store::Begin(int64_t now_ms, uint64_t deferred_operations) {
+Status Store::Begin(int64_t now_ms, uint64_t deferred_operations,
+                    std::string_view state_row) {
   now_ms_ = now_ms;
   deferred_operations_ = deferred_operations;
   dirty_ = false;
   Rows rows;
-  KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectState, {}, &rows));
+  if (state_row.empty()) {
+    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectState, {}, &rows));
+  } else {
+    KV_RETURN_IF_ERROR(rows.AdoptCopy(state_row));
+  }
   if (rows.size() != 1) {
     return Status::Error(Code::kStorageError, "the store has no state row");
   }
@@ -126,6 +153,7 @@ Status Store::Begin(int64_t now_ms, uint64_t deferred_operations) {
   state_.storage_bytes = static_cast<uint64_t>(rows.at(0, 6).integer);
   state_.lifecycle = static_cast<Lifecycle>(rows.at(0, 7).integer);
   state_.credential_generation = static_cast<uint64_t>(rows.at(0, 8).integer);
+  state_row_ = EncodeStateRow(state_);
   const uint32_t month = MonthOf(now_ms);
   if (state_.usage_month != month) {
     state_.usage_month = month;
@@ -141,18 +169,10 @@ Status Store::End() {
   state_.usage_ops += deferred_operations_;
   deferred_operations_ = 0;
   Rows rows;
-  return storage_->Execute(
-      Statement::kUpdateState,
-      {SqlValue::Blob(state_.credential),
-       SqlValue::Integer(static_cast<int64_t>(state_.version)),
-       OptionalInteger(state_.limits.ops_per_month),
-       OptionalInteger(state_.limits.storage_bytes),
-       SqlValue::Integer(state_.usage_month),
-       SqlValue::Integer(static_cast<int64_t>(state_.usage_ops)),
-       SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes)),
-       SqlValue::Integer(static_cast<int64_t>(state_.lifecycle)),
-       SqlValue::Integer(static_cast<int64_t>(state_.credential_generation))},
-      &rows);
+  KV_RETURN_IF_ERROR(
+      storage_->Execute(Statement::kUpdateState, StateColumns(state_), &rows));
+  state_row_ = EncodeStateRow(state_);
+  return Status::OK();
 }
 
 Status Store::Authenticate(std::string_view credential) const {

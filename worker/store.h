@@ -14,6 +14,12 @@
 // once. A host that dies loses its deferred count, never more; since it
 // adopts the count only after the transaction commits, nothing is counted
 // twice.
+//
+// The state row is read once per request unless the host passes the row it
+// holds from the previous request (state_row()): the host's object is its
+// storage's only writer, so that row is what storage holds as long as every
+// transaction since committed. The host adopts a request's state row only
+// once its transaction committed, and drops it on a rollback.
 // Requests come in decoded and validated (request.h); Store only talks to
 // storage. Every request is Begin, any calls, End, inside the host's
 // transaction: on kStorageError the host rolls back what it had written.
@@ -81,8 +87,8 @@ struct StoreState {
   Lifecycle lifecycle = Lifecycle::kNew;
   Version version = 0;  // of the last commit
   Limits limits;
-  uint32_t usage_month = 0;  // YYYYMM that usage_ops counts
-  uint64_t usage_ops = 0;    // as written: without the deferred operations
+  uint32_t usage_month = 0;    // YYYYMM that usage_ops counts
+  uint64_t usage_ops = 0;      // as written: without the deferred operations
   uint64_t storage_bytes = 0;  // encoded keys plus values of stored rows
 };
 
@@ -101,13 +107,19 @@ class Store {
   Status Migrate();
 
   // Starts a request at time `now_ms`, with `deferred_operations` charged
-  // since the last fold (the host's count): loads the state and, when the
-  // UTC month has changed since the last request, starts a new usage count
-  // (dropping the deferred ones, which belong to the month that ended).
-  Status Begin(int64_t now_ms, uint64_t deferred_operations = 0);
+  // since the last fold (the host's count): loads the state (from
+  // `state_row`, the host's copy of state_row() after its last committed
+  // request, or from storage when it is empty) and, when the UTC month has
+  // changed since the last request, starts a new usage count (dropping the
+  // deferred ones, which belong to the month that ended).
+  Status Begin(int64_t now_ms, uint64_t deferred_operations = 0,
+               std::string_view state_row = {});
   // Ends a request: when the request changed the state, folds the deferred
   // operations into it and writes it back.
   Status End();
+  // The state row as storage holds it: as loaded by Begin, or as written
+  // by End (sql_wire's rows encoding, one row of kSelectState's columns).
+  const std::string& state_row() const { return state_row_; }
   // Operations charged and not yet written, after End: the host keeps the
   // count for the next Begin (once its transaction committed).
   uint64_t deferred_operations() const { return deferred_operations_; }
@@ -189,6 +201,7 @@ class Store {
 
   Storage* const storage_;
   StoreState state_;
+  std::string state_row_;
   int64_t now_ms_ = 0;
   uint64_t deferred_operations_ = 0;
   bool dirty_ = false;

@@ -38,7 +38,7 @@ class FailingStorage : public Storage {
  public:
   FailingStorage(Storage* inner, int fail_at)
       : inner_(inner), fail_at_(fail_at) {}
-  Status Execute(Statement statement, std::initializer_list<SqlValue> params,
+  Status Execute(Statement statement, const std::vector<SqlValue>& params,
                  Rows* rows) override {
     if (++calls_ == fail_at_) {
       return Status::Error(Code::kStorageError, "injected");
@@ -52,19 +52,23 @@ class FailingStorage : public Storage {
   int calls_ = 0;
 };
 
-// Storage that counts the state row writes passing through to real SQLite.
-class StateWriteCounter : public Storage {
+// Storage that counts the state row reads and writes passing through to
+// real SQLite.
+class StateRowCounter : public Storage {
  public:
-  explicit StateWriteCounter(Storage* inner) : inner_(inner) {}
-  Status Execute(Statement statement, std::initializer_list<SqlValue> params,
+  explicit StateRowCounter(Storage* inner) : inner_(inner) {}
+  Status Execute(Statement statement, const std::vector<SqlValue>& params,
                  Rows* rows) override {
+    if (statement == Statement::kSelectState) ++reads_;
     if (statement == Statement::kUpdateState) ++writes_;
     return inner_->Execute(statement, params, rows);
   }
+  int reads() const { return reads_; }
   int writes() const { return writes_; }
 
  private:
   Storage* inner_;
+  int reads_ = 0;
   int writes_ = 0;
 };
 
@@ -79,12 +83,16 @@ class StoreTest : public ::testing::Test {
   // Runs `body` as one request on `store`, as the host does: with the
   // deferred operations it holds, which it replaces once the transaction
   // committed.
+  // Runs `body` as the host does: in a transaction, with the deferred
+  // count and the state row held from the last committed request, adopting
+  // both only once this one committed. After each commit, the state row
+  // held must be the one storage holds.
   Status Request(Store* store, const std::function<Status()>& body) {
     Status status;
     bool committed = false;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
-                      status = store->Begin(now_ms_, deferred_);
+                      status = store->Begin(now_ms_, deferred_, state_row_);
                       if (!status.ok()) return false;
                       status = body();
                       const Status end = store->End();
@@ -93,8 +101,32 @@ class StoreTest : public ::testing::Test {
                       return committed;
                     })
                     .ok());
-    if (committed) deferred_ = store->deferred_operations();
+    if (committed) {
+      deferred_ = store->deferred_operations();
+      state_row_ = store->state_row();
+      EXPECT_EQ(state_row_, StoredStateRow());
+    } else {
+      state_row_.clear();
+    }
     return status;
+  }
+
+  // As a new host object: the next request reads the state row.
+  void ForgetStateRow() { state_row_.clear(); }
+
+  // The state row as storage holds it, read by a store of its own.
+  std::string StoredStateRow() {
+    Store reader(storage_.get());
+    std::string row;
+    EXPECT_TRUE(storage_
+                    ->Transaction([&] {
+                      // The row as loaded, before any new month.
+                      EXPECT_TRUE(reader.Begin(now_ms_).ok());
+                      row = reader.state_row();
+                      return false;  // read only
+                    })
+                    .ok());
+    return row;
   }
   Status Request(const std::function<Status()>& body) {
     return Request(store_.get(), body);
@@ -172,6 +204,7 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   int64_t now_ms_ = kNov26;
   uint64_t deferred_ = 0;  // what the host holds between requests
+  std::string state_row_;  // likewise
 };
 
 TEST(VersionTest, FormatsTwentyLowercaseHexDigitsInOrder) {
@@ -255,6 +288,7 @@ TEST_F(StoreTest, StorageFailureMidCommitRollsBackEverything) {
   const StoreState before = State();
   // Statements: read state, size a, size b, set a, set b, write state.
   for (int fail_at = 1; fail_at <= 6; ++fail_at) {
+    ForgetStateRow();  // so that the state row is read, statement 1
     FailingStorage failing(storage_.get(), fail_at);
     Store store(&failing);
     CommitResult result;
@@ -303,8 +337,8 @@ TEST_F(StoreTest, OperationsLimitIsExactAtItsBoundary) {
   EXPECT_NE(refused.message().find("10 of its 10"), std::string::npos)
       << refused.message();
   EXPECT_NE(refused.message().find("2026-12-01T00:00:00Z"), std::string::npos);
-  EXPECT_EQ(Used(), 10u);  // a refused request costs nothing
-  SetLimits(11, std::nullopt);        // raising the limit lets it through
+  EXPECT_EQ(Used(), 10u);       // a refused request costs nothing
+  SetLimits(11, std::nullopt);  // raising the limit lets it through
   EXPECT_TRUE(MustCommit({{}, {Set("b", "2")}}).ok);
   EXPECT_EQ(Used(), 11u);
 }
@@ -340,11 +374,48 @@ TEST_F(StoreTest, AnEmptyCommitCostsOneOperation) {
   EXPECT_EQ(TryCommit({{}, {}}, &result).code(), Code::kQuotaExceeded);
 }
 
+TEST_F(StoreTest, AHeldStateRowIsNotReadAgainAndStaysWhatStorageHolds) {
+  SetLimits(100, std::nullopt);
+  StateRowCounter counter(storage_.get());
+  Store store(&counter);
+  ReadRequest read;
+  read.keys = {Key("a")};
+  const auto get = [&] {
+    return Request(&store,
+                   [&] { return store.Read(read, [](const EntryView&) {}); });
+  };
+  ASSERT_TRUE(get().ok());
+  ASSERT_TRUE(get().ok());
+  EXPECT_EQ(counter.reads(), 0);  // the row held since SetLimits
+  CommitResult result;
+  ASSERT_TRUE(Request(&store, [&] {
+                return store.Commit({{}, {Set("a", "1")}}, &result);
+              }).ok());
+  EXPECT_EQ(counter.reads(), 0);
+  EXPECT_EQ(counter.writes(), 1);  // Request checks the row held is this one
+  // A rotation hands on the new credential: the old one is refused at once.
+  std::string previous;
+  uint64_t generation = 0;
+  ASSERT_TRUE(Request(&store, [&] {
+                return store.Rotate(std::string(32, '\x09'), &previous,
+                                    &generation);
+              }).ok());
+  EXPECT_EQ(
+      Request(&store, [&] { return store.Authenticate(previous); }).code(),
+      Code::kInvalidToken);
+  EXPECT_EQ(counter.reads(), 0);
+  // A new object reads it once.
+  ForgetStateRow();
+  ASSERT_TRUE(get().ok());
+  ASSERT_TRUE(get().ok());
+  EXPECT_EQ(counter.reads(), 1);
+}
+
 TEST_F(StoreTest, ReadsWriteNothingAndTheNextWriteFoldsTheirOperations) {
   SetLimits(100, std::nullopt);
   MustCommit({{}, {Set("a", "1")}});
   ASSERT_EQ(deferred_, 0u);  // a write counts in its own transaction
-  StateWriteCounter counter(storage_.get());
+  StateRowCounter counter(storage_.get());
   Store store(&counter);
   ASSERT_TRUE(Request(&store, [&] {
                 return store.Read(ReadRequest{{Key("a"), Key("b")}},
@@ -355,7 +426,8 @@ TEST_F(StoreTest, ReadsWriteNothingAndTheNextWriteFoldsTheirOperations) {
   list.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
   list.limit = 10;
   ASSERT_TRUE(Request(&store, [&] {
-                return store.List(list, [](const EntryView&) {}, &cursor);
+                return store.List(
+                    list, [](const EntryView&) {}, &cursor);
               }).ok());
   EXPECT_EQ(counter.writes(), 0);
   EXPECT_EQ(deferred_, 3u);  // 2 keys read, 1 entry listed
@@ -387,7 +459,7 @@ TEST_F(StoreTest, FoldWritesDeferredOperationsOnce) {
   SetLimits(100, std::nullopt);
   Read("a");
   Read("a");
-  StateWriteCounter counter(storage_.get());
+  StateRowCounter counter(storage_.get());
   Store store(&counter);
   const auto fold = [&] {
     return Request(&store, [&] {
@@ -409,12 +481,15 @@ TEST_F(StoreTest, ARolledBackRequestLeavesTheDeferredCount) {
   Read("a");
   Read("a");
   // The commit's last statement, the state row write, fails.
+  ForgetStateRow();  // so that the state row is read, statement 1
   FailingStorage failing(storage_.get(), 4);
   Store store(&failing);
   CommitResult result;
-  EXPECT_EQ(Request(&store, [&] {
-              return store.Commit({{}, {Set("a", "1")}}, &result);
-            }).code(),
+  EXPECT_EQ(Request(&store,
+                    [&] {
+                      return store.Commit({{}, {Set("a", "1")}}, &result);
+                    })
+                .code(),
             Code::kStorageError);
   EXPECT_EQ(deferred_, 2u);
   EXPECT_EQ(State().usage_ops, 0u);

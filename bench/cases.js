@@ -32,11 +32,11 @@ export const VALUE_16K = jsonValueOfSize(16 * 1024);
 // Why ours reads or writes rows the baseline does not (workerd's cursor
 // counts, checked statement by statement; the baseline's upserts read no
 // rows, its commit counter is one read and one write per commit).
-const STATE_READ = 'the store\'s kv_state row, read once per request: lifecycle and credential generation (auth),'
-  + ' limits and usage (quotas)';
-const WRITE_READS = `${STATE_READ}; the old value's size before the upsert, for exact storage bytes (the storage quota;`
-  + ' no row when the key is new, hence the range); the UPDATE of kv_state reads its row again. Written: the entry and'
-  + ' kv_state (version, usage, storage bytes), as many as the baseline\'s entry and commit counter';
+const STATE_READ = 'the store\'s kv_state row (auth: lifecycle and credential generation; quotas: limits and usage),'
+  + ' read by the store object\'s first request and then held in its memory';
+const WRITE_READS = 'the old value\'s size before the upsert, for exact storage bytes (the storage quota; no row when'
+  + ' the key is new, hence the range); the UPDATE of kv_state reads its row. Written: the entry and kv_state (version,'
+  + ' usage, storage bytes), as many as the baseline\'s entry and commit counter';
 
 const valueKey = (i) => `["bench","value",${i % SEEDED_KEYS}]`;
 
@@ -130,7 +130,7 @@ export const CASES = [
   {
     id: 'list_100',
     read: true,
-    rowsNote: `${STATE_READ}. The page is read in statements of as many entries as its bytes left hold at the`
+    rowsNote: `${STATE_READ}; the page is read in statements of as many entries as its bytes left hold at the`
       + ' largest entry size (1 MiB / 18 KiB: 56), so that no value past the 1 MiB page bound is read: a page of 100'
       + ' takes two statements, each reading only the rows it returns',
     name: 'list 100',

@@ -109,6 +109,9 @@ export class KvStore extends DurableObject {
    */
   async destroy() {
     this.#watches.endAll(invalidTokenBody());
+    // Dropped before the erase too: a request let in while it is under way
+    // reads the row from storage, as one before the row was held did.
+    this.#stateRow = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#deferredOperations = 0;

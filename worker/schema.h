@@ -35,10 +35,9 @@ enum class Statement : int32_t {
   kUpsertEntry,
   // key -> (expires_at) when a row was deleted
   kDeleteEntry,
-  // lower, upper, now, keys_only, limit, page_bytes -> (key, value, version,
-  // expires_at, scanned) of live entries with lower <= key < upper,
-  // ascending / descending, at most `limit` of them and no more than reach
-  // `page_bytes`; `scanned` counts the rows the limit let through
+  // lower, upper, now, keys_only, limit -> (key, value or NULL when
+  // keys_only, version, expires_at) of the first `limit` live entries with
+  // lower <= key < upper, ascending / descending
   kListForward,
   kListReverse,
   // lower, upper, now, limit -> (count, last key or NULL) of the first

@@ -323,6 +323,16 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
   // byte bound in memory and reads no row it does not return.
   const size_t largest_entry =
       kMaxKeyBytes + (request.keys_only ? 0 : kMaxValueBytes);
+  // Reads the next `wanted` entries past the chunks so far, values unless
+  // `keys_only`.
+  const auto read_next = [&](bool keys_only, uint64_t wanted, Rows* rows) {
+    return storage_->Execute(
+        request.reverse ? Statement::kListReverse : Statement::kListForward,
+        {SqlValue::Blob(lower), SqlValue::Blob(upper),
+         SqlValue::Integer(now_ms_), SqlValue::Integer(keys_only ? 1 : 0),
+         SqlValue::Integer(static_cast<int64_t>(wanted))},
+        rows);
+  };
   std::vector<Rows> chunks;
   uint64_t returned = 0;
   size_t page_bytes = 0;
@@ -332,13 +342,7 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
         std::max<size_t>(1, (kMaxListPageBytes - page_bytes) / largest_entry);
     const uint64_t wanted = std::min(limit - returned, room);
     Rows rows;
-    KV_RETURN_IF_ERROR(storage_->Execute(
-        request.reverse ? Statement::kListReverse : Statement::kListForward,
-        {SqlValue::Blob(lower), SqlValue::Blob(upper),
-         SqlValue::Integer(now_ms_),
-         SqlValue::Integer(request.keys_only ? 1 : 0),
-         SqlValue::Integer(static_cast<int64_t>(wanted))},
-        &rows));
+    KV_RETURN_IF_ERROR(read_next(request.keys_only, wanted, &rows));
     returned += rows.size();
     for (size_t i = 0; i < rows.size(); ++i) {
       page_bytes += rows.at(i, 0).blob.size() + rows.at(i, 1).blob.size();
@@ -355,9 +359,16 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
       chunks.push_back(std::move(rows));
     }
     if (range_ended) break;
-    // More may follow when the limit or the page's bytes stopped it.
-    if (returned == limit || page_bytes >= kMaxListPageBytes) {
+    // The limit stopped it: a cursor, as more may follow.
+    if (returned == limit) {
       more = true;
+      break;
+    }
+    // The page's bytes stopped it: more follows if one more key does.
+    if (page_bytes >= kMaxListPageBytes) {
+      Rows next;
+      KV_RETURN_IF_ERROR(read_next(true, 1, &next));
+      more = !next.empty();
       break;
     }
   }

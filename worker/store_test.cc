@@ -739,6 +739,51 @@ TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
   EXPECT_EQ(cursor, std::nullopt);
 }
 
+TEST_F(StoreTest, APageThatEndsTheRangeAtItsByteBoundHasNoCursor) {
+  SetLimits(std::nullopt, std::nullopt);
+  const std::string value = "\"" + std::string(16 * 1024 - 2, 'v') + "\"";
+  const auto name = [](int i) {
+    char text[8];
+    std::snprintf(text, sizeof text, "k%03d", i);
+    return std::string(text);
+  };
+  for (int i = 0; i < 120; i += 40) {
+    CommitRequest commit;
+    for (int j = i; j < i + 40; ++j)
+      commit.mutations.push_back(Set(name(j), value));
+    MustCommit(std::move(commit));
+  }
+  ListRequest request;
+  request.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
+  request.limit = kMaxListLimit;
+  for (bool reverse : {false, true}) {
+    request.reverse = reverse;
+    std::optional<std::string> cursor;
+    const size_t page = ListKeys(request, &cursor).size();
+    ASSERT_NE(cursor, std::nullopt);  // 120 entries of 16 KiB pass 1 MiB
+    // Left with exactly the first page's entries, the range ends where the
+    // page's bytes do: no cursor to an empty page.
+    CommitRequest trim;
+    for (size_t j = page; j < 120; ++j) {
+      trim.mutations.push_back(Delete(
+          name(reverse ? static_cast<int>(119 - j) : static_cast<int>(j))));
+    }
+    MustCommit(std::move(trim));
+    EXPECT_EQ(ListKeys(request, &cursor).size(), page) << reverse;
+    EXPECT_EQ(cursor, std::nullopt) << reverse;
+    // Refill for the other direction.
+    CommitRequest refill;
+    for (int j = 0; j < 120; ++j)
+      refill.mutations.push_back(Set(name(j), value));
+    for (size_t at = 0; at < refill.mutations.size(); at += 40) {
+      CommitRequest part;
+      part.mutations.assign(refill.mutations.begin() + at,
+                            refill.mutations.begin() + at + 40);
+      MustCommit(std::move(part));
+    }
+  }
+}
+
 TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
   SetLimits(std::nullopt, std::nullopt);
   CommitRequest commit;

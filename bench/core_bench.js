@@ -9,6 +9,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { wasiImports } from '../shims/core.js';
 import { loadCoreModule, openCoreStore } from './node_core.js';
 import { SCALE_SIZES } from './scale.js';
 import { timeOperation } from './stats.js';
@@ -46,14 +47,10 @@ export function loadWasmBench(file) {
     };
   }
   imports.env.emscripten_notify_memory_growth = () => {};
-  // With -flto (bench/wasm_flags.js) libc reads an empty environment at start.
-  if (imports.wasi_snapshot_preview1?.environ_sizes_get) {
-    imports.wasi_snapshot_preview1.environ_sizes_get = (countPointer, sizePointer) => {
-      new DataView(exports.memory.buffer).setUint32(countPointer, 0, true);
-      new DataView(exports.memory.buffer).setUint32(sizePointer, 0, true);
-      return 0;
-    };
-    imports.wasi_snapshot_preview1.environ_get = () => 0;
+  // The environment libc reads at start under -flto: the product's answers.
+  const wasi = wasiImports(() => exports.memory.buffer);
+  for (const name of ['environ_sizes_get', 'environ_get']) {
+    if (imports.wasi_snapshot_preview1?.[name]) imports.wasi_snapshot_preview1[name] = wasi[name];
   }
   let exports;
   ({ exports } = new WebAssembly.Instance(wasmModule, imports));

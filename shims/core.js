@@ -211,7 +211,7 @@ function readStatements(exports, memory) {
 // The WASI calls a standalone Emscripten module imports: abort() exits, and
 // libc reads its environment at start (linked in under -flto): it has none.
 // `memory()` is the instance's memory buffer.
-function wasiImports(memory) {
+export function wasiImports(memory) {
   return {
     proc_exit(code) {
       throw new CoreError(`the core exited with code ${code}`);

@@ -136,10 +136,11 @@ Status Store::Begin(int64_t now_ms, uint64_t deferred_operations,
   deferred_operations_ = deferred_operations;
   dirty_ = false;
   Rows rows;
-  if (state_row.empty()) {
-    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectState, {}, &rows));
-  } else {
+  const bool held = !state_row.empty();
+  if (held) {
     KV_RETURN_IF_ERROR(rows.AdoptCopy(state_row));
+  } else {
+    KV_RETURN_IF_ERROR(storage_->Execute(Statement::kSelectState, {}, &rows));
   }
   if (rows.size() != 1) {
     return Status::Error(Code::kStorageError, "the store has no state row");
@@ -153,7 +154,8 @@ Status Store::Begin(int64_t now_ms, uint64_t deferred_operations,
   state_.storage_bytes = static_cast<uint64_t>(rows.at(0, 6).integer);
   state_.lifecycle = static_cast<Lifecycle>(rows.at(0, 7).integer);
   state_.credential_generation = static_cast<uint64_t>(rows.at(0, 8).integer);
-  state_row_ = EncodeStateRow(state_);
+  // The row as loaded, before a new month changes the state in memory.
+  state_row_ = held ? std::string(state_row) : EncodeStateRow(state_);
   const uint32_t month = MonthOf(now_ms);
   if (state_.usage_month != month) {
     state_.usage_month = month;

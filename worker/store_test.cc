@@ -111,6 +111,27 @@ class StoreTest : public ::testing::Test {
     return status;
   }
 
+  // The key name of large entry `i`: "k000", "k001", ...
+  static std::string LargeName(int i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "k%03d", i);
+    return name;
+  }
+  // A value of exactly 16 KiB stored.
+  static std::string LargeValue() {
+    return "\"" + std::string(16 * 1024 - 2, 'v') + "\"";
+  }
+  // Sets large entries 0 to count - 1, 40 to a commit (640 KiB).
+  void SetLargeEntries(int count) {
+    for (int i = 0; i < count; i += 40) {
+      CommitRequest commit;
+      for (int j = i; j < std::min(i + 40, count); ++j) {
+        commit.mutations.push_back(Set(LargeName(j), LargeValue()));
+      }
+      MustCommit(std::move(commit));
+    }
+  }
+
   // As a new host object: the next request reads the state row.
   void ForgetStateRow() { state_row_.clear(); }
 
@@ -684,17 +705,9 @@ TEST_F(StoreTest, OnlyCreateBringsAStoreToLifeAndNothingBringsItBack) {
 
 TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
   SetLimits(std::nullopt, std::nullopt);
-  const std::string value = "\"" + std::string(16 * 1024 - 2, 'v') + "\"";
+  const std::string value = LargeValue();
   constexpr int kEntries = 200;  // 3.2 MiB of values
-  for (int i = 0; i < kEntries; i += 40) {
-    CommitRequest commit;
-    for (int j = i; j < i + 40; ++j) {
-      char name[8];
-      std::snprintf(name, sizeof name, "k%03d", j);
-      commit.mutations.push_back(Set(name, value));
-    }
-    MustCommit(std::move(commit));
-  }
+  SetLargeEntries(kEntries);
   ListRequest request;
   request.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
   request.limit = kMaxListLimit;
@@ -741,18 +754,7 @@ TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
 
 TEST_F(StoreTest, APageThatEndsTheRangeAtItsByteBoundHasNoCursor) {
   SetLimits(std::nullopt, std::nullopt);
-  const std::string value = "\"" + std::string(16 * 1024 - 2, 'v') + "\"";
-  const auto name = [](int i) {
-    char text[8];
-    std::snprintf(text, sizeof text, "k%03d", i);
-    return std::string(text);
-  };
-  for (int i = 0; i < 120; i += 40) {
-    CommitRequest commit;
-    for (int j = i; j < i + 40; ++j)
-      commit.mutations.push_back(Set(name(j), value));
-    MustCommit(std::move(commit));
-  }
+  SetLargeEntries(120);
   ListRequest request;
   request.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
   request.limit = kMaxListLimit;
@@ -765,22 +767,13 @@ TEST_F(StoreTest, APageThatEndsTheRangeAtItsByteBoundHasNoCursor) {
     // page's bytes do: no cursor to an empty page.
     CommitRequest trim;
     for (size_t j = page; j < 120; ++j) {
-      trim.mutations.push_back(Delete(
-          name(reverse ? static_cast<int>(119 - j) : static_cast<int>(j))));
+      trim.mutations.push_back(Delete(LargeName(
+          reverse ? static_cast<int>(119 - j) : static_cast<int>(j))));
     }
     MustCommit(std::move(trim));
     EXPECT_EQ(ListKeys(request, &cursor).size(), page) << reverse;
     EXPECT_EQ(cursor, std::nullopt) << reverse;
-    // Refill for the other direction.
-    CommitRequest refill;
-    for (int j = 0; j < 120; ++j)
-      refill.mutations.push_back(Set(name(j), value));
-    for (size_t at = 0; at < refill.mutations.size(); at += 40) {
-      CommitRequest part;
-      part.mutations.assign(refill.mutations.begin() + at,
-                            refill.mutations.begin() + at + 40);
-      MustCommit(std::move(part));
-    }
+    SetLargeEntries(120);  // again, for the other direction
   }
 }
 

@@ -43,7 +43,9 @@ const ROW_COUNTS = { KV_ROW_COUNTS: 'on' };
 /**
  * The store in workerd (`mode`: a key of MODES) with a fresh state and
  * admin token, and one store in it, without quotas. Returns { name: 'ours',
- * url, token, adminToken, stop() }; stop() also removes the state. `url`
+ * url, upstreamUrl, token, adminToken, stop() }; stop() also removes the
+ * state; upstreamUrl (dev mode only) is wrangler's own port, behind the
+ * h2c bridge of scripts/emulator.js that `url` names. `url`
  * may name a store service that is already running (the test suite's, or
  * this function's): then only a store is created, with `adminToken`, and
  * stop() does nothing. `inspectorPort` (direct mode only) opens workerd's
@@ -51,12 +53,13 @@ const ROW_COUNTS = { KV_ROW_COUNTS: 'on' };
  */
 export async function startOurs({ mode = 'direct', url, adminToken, inspectorPort } = {}) {
   let stop = async () => {};
+  let upstreamUrl;
   if (!url) {
     adminToken = randomUUID();
     // Local workerd has no jurisdictions (scripts/emulator.js passes the
     // same for dev).
     const vars = { ...ROW_COUNTS, KV_ADMIN_TOKEN: adminToken, ...(mode === 'direct' ? { KV_JURISDICTIONS: 'off' } : {}) };
-    ({ url, stop } = await startWorker(mode, OURS_CONFIG, vars, { inspectorPort }));
+    ({ url, upstreamUrl, stop } = await startWorker(mode, OURS_CONFIG, vars, { inspectorPort }));
   }
   const response = await fetch(`${url}/v1/admin/stores`, {
     method: 'POST',
@@ -70,7 +73,7 @@ export async function startOurs({ mode = 'direct', url, adminToken, inspectorPor
     await stop();
     throw new Error(`creating the bench store failed: ${response.status} ${JSON.stringify(store)}`);
   }
-  return { name: 'ours', url, token: store.accessToken, adminToken, stop };
+  return { name: 'ours', url, upstreamUrl, token: store.accessToken, adminToken, stop };
 }
 
 /** The baseline Worker in workerd (`mode`: a key of MODES). */
@@ -80,7 +83,7 @@ export async function startBaseline({ mode = 'direct' } = {}) {
 }
 
 // Starts the Worker of `config` with `vars` in a fresh directory; returns
-// { url, stop() }, stop() removing the directory.
+// { url, upstreamUrl, stop() }, stop() removing the directory.
 async function startWorker(mode, config, vars, { inspectorPort } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kv-bench-'));
   const start = { direct: startDirect, dev: config === OURS_CONFIG ? startOursDev : startDev }[mode];
@@ -90,6 +93,7 @@ async function startWorker(mode, config, vars, { inspectorPort } = {}) {
     const worker = await start(config, dir, vars, inspectorPort);
     return {
       url: worker.url,
+      upstreamUrl: worker.upstreamUrl,
       stop: async () => {
         await worker.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -56,16 +56,16 @@ export function summarize(rounds) {
  * targets: [{ name, url, token }]; bounds: { maxRequests, maxMs } per
  * (case, concurrency, target), split over the rounds, and warmupPerUser
  * (default 2) uncounted requests per connection before each round (at
- * most 0.5 s of them). Returns rows {
- * caseId, caseName, concurrency, results: { [target name]: figures } };
+ * most 0.5 s of them); cases: a subset of CASES (default all). Returns
+ * rows { caseId, caseName, concurrency, results: { [target name]: figures } };
  * onRow(row) is called as each finishes.
  */
-export async function runHttpBench({ targets, concurrencies, bounds, rounds = ROUNDS, onRow = () => {} }) {
+export async function runHttpBench({ targets, concurrencies, bounds, rounds = ROUNDS, cases = CASES, onRow = () => {} }) {
   for (const target of targets) await seedValues(target);
   const generators = targets.map(() => startLoadGenerator());
   const rows = [];
   try {
-    for (const testCase of CASES) {
+    for (const testCase of cases) {
       for (const concurrency of concurrencies) {
         const results = targets.map(() => []);
         for (let round = 0; round < rounds; round++) {

@@ -108,6 +108,20 @@ export function floorSection({ http }) {
     + `\n\nModes: ${http.modes.map((m) => `\`${m.mode}\`, ${m.title}`).join('; ')}.`;
 }
 
+/** HTTP/1.1 through the h2c bridge's port beside wrangler's own (dev mode). */
+export function bridgeSection({ bridge }) {
+  if (!bridge) return '_Not measured: it runs in the dev mode._';
+  const lines = bridge.rows.map(({ caseName, concurrency, results: { bridge: b, wrangler: w } }) => [caseName, concurrency,
+    int(b.opsPerSec), ms(b.p50Ms), ms(b.p99Ms), int(w.opsPerSec), ms(w.p50Ms), ms(w.p99Ms), `**${ratio(b.opsPerSec, w.opsPerSec)}**`,
+    b.errors + w.errors === 0 ? '0' : `${b.errors + w.errors}: ${b.firstError ?? w.firstError}`]);
+  return table(['case', 'concurrency', 'bridge ops/s', 'bridge p50 ms', 'bridge p99 ms', 'wrangler ops/s',
+    'wrangler p50 ms', 'wrangler p99 ms', 'bridge / wrangler', 'errors'], lines)
+    + '\n\nThe store in `wrangler dev` as `npm start` runs it, over HTTP/1.1: through its public port, where'
+    + ' scripts/h2c_bridge.js pipes every connection that does not open with the HTTP/2 preface to wrangler at the'
+    + ' TCP level, and through wrangler\'s own port, in rounds that alternate between the two (same bounds and'
+    + ' keep-alive connections as above).';
+}
+
 // Rows per operation over every timed response of a case that carried the
 // counts, in every mode and at every concurrency.
 function rowsOf(http, caseId, target) {
@@ -200,6 +214,7 @@ export function markdownReport(results) {
     '### End to end: ours and the baseline', httpSection(results),
     '### Ours / baseline in each mode', ratioSection(results),
     '### The HTTP floor in each mode', floorSection(results),
+    '### HTTP/1.1 through the h2c bridge and straight to wrangler dev', bridgeSection(results),
     '![throughput and latency per case](performance.svg)',
     '### Rows read and written per operation', rowsSection(results),
     '### Where the time of a request goes', costSection(results),

@@ -5,7 +5,9 @@
 //      case at concurrency 1, 16 and 64, in each mode of bench/emulators.js:
 //      `direct` (one workerd per Worker, no dev proxy: what the store costs)
 //      and `dev` (wrangler dev, proxy in front: what `npm start` serves);
-//      with the rows each operation read and wrote, from the responses;
+//      with the rows each operation read and wrote, from the responses; in
+//      dev mode also HTTP/1.1 through the public port (the h2c bridge, a TCP
+//      pipe for HTTP/1.1) beside wrangler's own port;
 //   4. scale: get and set latency as one store grows to 1M keys (in the
 //      first mode);
 //   5. the wasm memory of the core over a million requests;
@@ -22,6 +24,7 @@
 //   --no-docs        results only in build/bench/, docs/ left alone;
 //   --only=e2e       only part 3 (builds only the product), results only in
 //                    build/bench/: a quick look at the end-to-end figures;
+//   --only=bridge    only the bridge's part of 3 (dev mode), printed;
 //   --modes=a,b      the end-to-end modes to run, in order (default
 //                    direct,dev).
 
@@ -32,6 +35,7 @@ import { buildNative, buildWasm, NATIVE_DIR, WASM_DIR, WASM_FILE } from '../scri
 import { ROOT } from '../scripts/emulator.js';
 import { ensureSetup } from '../scripts/setup.js';
 import { runCoreBench } from './core_bench.js';
+import { CASES } from './cases.js';
 import { MODES, startBaseline, startOurs } from './emulators.js';
 import { measureMemory, measureModule } from './footprint.js';
 import { runHttpBench } from './http_bench.js';
@@ -48,6 +52,10 @@ const WASM_BENCH = `${WASM_DIR}/kv_bench.wasm`;
 const OUT_DIR = `${ROOT}build/bench`;
 const DOC = `${ROOT}docs/performance.md`;
 const CONCURRENCIES = [1, 16, 64];
+// The bridge's part: the HTTP floor and a read, which is enough to see a
+// per-request cost (about 16 s).
+const BRIDGE_CASES = CASES.filter((c) => c.id === 'health' || c.id === 'get_1k');
+const BRIDGE_CONCURRENCIES = [1, 16];
 // Per (case, concurrency, target) and mode: two modes at 2 s take about
 // what one took at 3 s.
 const HTTP_BOUNDS = { maxRequests: 20_000, maxMs: 2_000 };
@@ -55,7 +63,7 @@ const MEMORY_RESERVE_MS = 120_000;
 const SCALE_BOUNDS = { maxRequests: 300, maxMs: 3_000 };
 const flag = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const only = flag('only');
-if (only !== undefined && only !== 'e2e') throw new Error(`--only=${only}: only --only=e2e is known`);
+if (only !== undefined && only !== 'e2e' && only !== 'bridge') throw new Error(`--only=${only}: only e2e and bridge are known`);
 const modes = (flag('modes') ?? 'direct,dev').split(',');
 for (const mode of modes) if (!MODES[mode]) throw new Error(`--modes: no mode ${mode}; the modes: ${Object.keys(MODES).join(', ')}`);
 // A partial run would blank the other sections of docs/performance.md.
@@ -66,7 +74,7 @@ const log = (text) => console.log(`[${((Date.now() - started) / 1000).toFixed(0)
 function build() {
   ensureSetup();
   buildWasm();
-  if (only === 'e2e') return; // the Worker's bundle needs only kv_core.wasm
+  if (only !== undefined) return; // the Worker's bundle needs only kv_core.wasm
   buildNative();
   const env = { ...process.env, NODE_PATH: '/usr/share/nodejs' }; // emcc needs Debian's acorn
   execFileSync('cmake', ['--build', WASM_DIR, '--target', 'kv_bench', '--parallel'], { stdio: 'inherit', env });
@@ -102,6 +110,7 @@ async function runEndToEnd(results, deadline) {
           + ` baseline ${row.results.baseline.opsPerSec.toFixed(0)}/s`),
       });
       results.http.modes.push({ mode, title: MODES[mode].title, rows });
+      if (mode === 'dev') results.bridge = await runBridgeBench(ours);
       if (only === undefined && mode === modes[0]) {
         log('scale: a fresh store, filled over HTTP');
         const scaleStore = await startOurs({ url: ours.url, adminToken: ours.adminToken });
@@ -113,6 +122,20 @@ async function runEndToEnd(results, deadline) {
       await Promise.all([ours.stop(), baseline.stop()]);
     }
   }
+}
+
+// HTTP/1.1 to the same store through the public port (scripts/h2c_bridge.js
+// pipes it at the TCP level) and through wrangler's own port, in alternating
+// rounds: what the bridge costs the clients that do not need it.
+async function runBridgeBench(ours) {
+  log('bridge: HTTP/1.1 through the h2c bridge\'s port and through wrangler\'s own');
+  const targets = [{ name: 'bridge', url: ours.url, token: ours.token }, { name: 'wrangler', url: ours.upstreamUrl, token: ours.token }];
+  const rows = await runHttpBench({
+    targets, cases: BRIDGE_CASES, concurrencies: BRIDGE_CONCURRENCIES, bounds: HTTP_BOUNDS,
+    onRow: (row) => log(`bridge ${row.caseName} c${row.concurrency}: through the bridge ${row.results.bridge.opsPerSec.toFixed(0)}/s,`
+      + ` wrangler's port ${row.results.wrangler.opsPerSec.toFixed(0)}/s`),
+  });
+  return { bounds: HTTP_BOUNDS, rows };
 }
 
 function writeOutputs(results) {
@@ -134,8 +157,17 @@ function writeOutputs(results) {
   log(`written: ${OUT_DIR}/results.{json,md}${writeDocs ? ', docs/performance.md, docs/performance*.svg' : `, ${OUT_DIR}/*.svg`}`);
 }
 
-log(only === 'e2e' ? 'building the product' : 'building (native, wasm, bench targets)');
+log(only !== undefined ? 'building the product' : 'building (native, wasm, bench targets)');
 build();
+if (only === 'bridge') {
+  const ours = await startOurs({ mode: 'dev' });
+  try {
+    console.log(`\n${report.bridgeSection({ bridge: await runBridgeBench(ours) })}\n`);
+  } finally {
+    await ours.stop();
+  }
+  process.exit(0);
+}
 const measuringFrom = Date.now();
 const results = { command: writeDocs ? 'npm run bench' : `node bench/run.js ${process.argv.slice(2).join(' ')}`,
   startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine() };

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startH2cBridge } from './h2c_bridge.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRANGLER = `${ROOT}node_modules/.bin/wrangler`;
@@ -24,16 +25,22 @@ export async function freePort() {
 }
 
 /**
- * Starts `wrangler dev` and waits until the Worker answers. `envFile` holds
+ * Starts `wrangler dev` on a free internal port behind the h2c bridge on
+ * `port` (scripts/h2c_bridge.js: HTTP/2 for Deno's KV Connect client,
+ * HTTP/1.1 piped through), and waits until the Worker answers. `envFile` holds
  * the secrets (KV_ADMIN_TOKEN); `persistTo` is the state directory.
  * `stdio` is 'inherit' to show wrangler's output, a file descriptor to write
  * it there, else it is collected and printed only if start-up fails. `faults` turns on fault injection
  * (KV_FAULTS, shims/faults.js), for tests only; `rowCounts` the kv-rows-read
  * and kv-rows-written response headers (KV_ROW_COUNTS, shims/worker.js).
- * Returns { url, stop(), process }.
+ * Returns { url, upstreamUrl, stop(), process }: `url` is the bridge's,
+ * `upstreamUrl` wrangler's own (HTTP/1.1 only; the bench compares the two).
  */
 export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe', faults = false, rowCounts = false }) {
-  const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persistTo,
+  const upstreamPort = await freePort();
+  // First, so that a taken port fails before wrangler starts.
+  const bridge = await startH2cBridge({ port, host: '127.0.0.1', upstreamPort });
+  const args = ['dev', '--port', String(upstreamPort), '--ip', '127.0.0.1', '--persist-to', persistTo,
     '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false',
     '--var', 'KV_JURISDICTIONS:off'];
   if (faults) args.push('--var', 'KV_FAULTS:on');
@@ -53,8 +60,16 @@ export async function startEmulator({ port, persistTo, envFile, stdio = 'pipe', 
     child.stderr.on('data', keep);
   }
   const exited = once(child, 'exit').then(([code]) => code);
-  const url = `http://127.0.0.1:${port}`;
-  const emulator = { url, process: child, stop: () => stopProcessGroup(child, exited) };
+  // The bridge lives as long as wrangler: a test that kills wrangler's
+  // process group (tests/crash) leaves no listener behind.
+  exited.then(() => bridge.close());
+  const { url } = bridge;
+  const stop = async () => {
+    const code = await stopProcessGroup(child, exited);
+    await bridge.close();
+    return code;
+  };
+  const emulator = { url, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, process: child, stop };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;

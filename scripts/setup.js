@@ -45,6 +45,27 @@ export function ensureNodeModules() {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
+// The Deno CLI, for the tests only (the KV Connect tests run real Deno
+// programs): pinned in tests/deno/package-lock.json, its binary shipped in
+// an npm package, so `npm start` never downloads it.
+const DENO_DIR = `${ROOT}tests/deno`;
+
+/**
+ * Installs the pinned Deno CLI when tests/deno/node_modules is missing or
+ * older than its lock; returns the deno binary's absolute path. Run Deno
+ * programs from a folder without a package.json (platform notes).
+ */
+export function ensureDenoCli() {
+  const installed = `${DENO_DIR}/node_modules/.package-lock.json`;
+  const lock = `${DENO_DIR}/package-lock.json`;
+  const deno = `${DENO_DIR}/node_modules/.bin/deno`;
+  if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs || !existsSync(deno)) {
+    console.log('Installing the Deno CLI for the tests (npm ci --prefix tests/deno)');
+    run('npm', ['ci', '--prefix', DENO_DIR, '--no-audit', '--no-fund']);
+  }
+  return deno;
+}
+
 export function ensureSetup() {
   ensureSystemPackages();
   ensureNodeModules();

@@ -1,5 +1,6 @@
 // `npm start`: builds what is stale and runs the store in the local workerd
-// runtime on http://127.0.0.1:$PORT (default 8787), data kept under
+// runtime on http://127.0.0.1:$PORT (default 8787; HTTP/1.1 and, for Deno's
+// KV Connect client, HTTP/2 through scripts/h2c_bridge.js), data kept under
 // .wrangler/state. On first start it creates a demo store.
 
 import { randomUUID } from 'node:crypto';
@@ -42,6 +43,7 @@ async function createDemoStore(url, token) {
 function printWelcome(url, store, created) {
   console.log(`
 The key-value store is running at ${url}
+(wrangler's "Ready on" port above is internal, HTTP/1.1 only: use ${url})
 ${created ? 'Created a demo store' : 'Demo store (from .kv-demo.json)'}: id ${store.id}, region ${store.region}
   access token: ${store.accessToken}
 
@@ -52,6 +54,10 @@ Try it from another terminal in this folder:
     const kv = connect({ accessToken: "${store.accessToken}", region: "${store.region}" });
     console.log(await kv.set(["users", "1"], { name: "GhostZero" }));
     console.log(await kv.get(["users", "1"]));'
+
+KV Connect (Deno KV's remote protocol) at ${url}/v1/kv-connect, for example:
+
+  echo 'const kv = await Deno.openKv("${url}/v1/kv-connect"); console.log(await kv.get(["users", "1"]));' | DENO_KV_ACCESS_TOKEN=${store.accessToken} deno run --unstable-kv --allow-net --allow-env=DENO_KV_ACCESS_TOKEN -
 
 Stop with Ctrl+C. Data stays in .wrangler/state.`);
 }

@@ -10,7 +10,7 @@ import { buildNative, buildWasm, NATIVE_DIR } from './build.js';
 import { ROOT } from './emulator.js';
 import { buildFuzzers, fuzz, FUZZERS, replayRegressions } from './fuzz.js';
 import { buildSanitized, testSanitized } from './sanitize.js';
-import { ensureSetup } from './setup.js';
+import { ensureDenoCli, ensureSetup } from './setup.js';
 
 // About a minute of fuzzing in all; docs/reliability.md records longer runs.
 const FUZZ_SECONDS_PER_TARGET = 20;
@@ -20,6 +20,7 @@ function run(command, args) {
 }
 
 ensureSetup();
+ensureDenoCli();
 buildNative();
 buildWasm();
 run('ctest', ['--test-dir', NATIVE_DIR, '--output-on-failure']);

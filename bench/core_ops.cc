@@ -3,7 +3,7 @@
 #include <boost/json/parse.hpp>
 
 #include "key_codec.h"
-#include "request.h"
+#include "json_request.h"
 
 namespace kv::bench {
 namespace {

@@ -17,7 +17,7 @@
 #include <set>
 
 #include "fuzz_support.h"
-#include "request.h"
+#include "json_request.h"
 #include "service.h"
 #include "sqlite_storage.h"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "fuzz_support.h"
-#include "request.h"
+#include "json_request.h"
 
 namespace kv::fuzz {
 namespace {

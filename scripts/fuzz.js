@@ -16,7 +16,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { ROOT } from './emulator.js';
 
 export const FUZZ_DIR = `${ROOT}build/fuzz`;
-export const FUZZERS = ['request_fuzzer', 'key_codec_fuzzer', 'commit_fuzzer'];
+export const FUZZERS = ['request_fuzzer', 'key_codec_fuzzer', 'commit_fuzzer', 'kv_connect_fuzzer'];
 const DEFAULT_SECONDS = 20;
 // An input slower than this counts as a hang.
 const TIMEOUT_SECONDS = 10;

@@ -16,6 +16,8 @@ const DEBIAN_PACKAGES = [
   ['nlohmann-json3-dev', '/usr/include/nlohmann/json.hpp'],
   ['libsqlite3-dev', '/usr/include/sqlite3.h'],
   ['libgtest-dev', '/usr/include/gtest/gtest.h'],
+  // The wasm core's protobuf reader and writer (KV Connect), header-only.
+  ['libprotozero-dev', '/usr/include/protozero/pbf_reader.hpp'],
   // Fuzzing and the sanitizer build (scripts/fuzz.js, scripts/sanitize.js).
   ['clang', '/usr/bin/clang++'],
   ['libclang-rt-14-dev', '/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a'],

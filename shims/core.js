@@ -10,6 +10,8 @@ const RESPONSE_BYTES = 64; // sizeof(kv_response), worker/kv_c.h
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NOTHING = new Uint8Array(0);
+// KV Connect's operations (worker/kv_connect.h): their answers are bytes.
+const BINARY_OPERATIONS = new Set(['kvc_snapshot_read', 'kvc_atomic_write', 'kvc_watch', 'kvc_peek']);
 
 /** Thrown when the core reports a failure; the caller's transaction must roll back. */
 export class CoreError extends Error {
@@ -114,8 +116,9 @@ export function createCore(wasmModule) {
      * `deferredOperations` the count the previous call returned (see
      * worker/store.h); `stateRow` the state row the previous call returned
      * (Uint8Array), or null to read it from storage. Returns `{ status,
-     * body, quota, wakeAt, deferredOperations, stateRow, rows }`: the JSON
-     * body as a string, the monthly quota `{ limit, remaining, resetsAt }`
+     * body, quota, wakeAt, deferredOperations, stateRow, rows }`: the body
+     * (a string of JSON, or for KV Connect's operations a Uint8Array of
+     * protobuf or plain text), the monthly quota `{ limit, remaining, resetsAt }`
      * or null, the time to wake the store for expired entries or null, the
      * count and the state row (a copy, or null) to keep once the
      * transaction commits, and `{ read, written }`, the rows its statements
@@ -143,7 +146,7 @@ export function createCore(wasmModule) {
           return withStorage(sql, () => {
             const outcome = core.kv_handle(at.op, op.length, at.credential, credential.length,
               at.body, body.length, nowMs, deferredOperations, at.state, state.length, at.response);
-            const result = readResponse(memory(), at.response);
+            const result = readResponse(memory(), at.response, BINARY_OPERATIONS.has(operation));
             result.rows = { read: storage.rowsRead, written: storage.rowsWritten };
             trapped = false;
             if (outcome !== KV_OK) {
@@ -166,16 +169,18 @@ export function createCore(wasmModule) {
   };
 }
 
-// Reads a kv_response (layout in worker/kv_c.h).
-function readResponse(buffer, pointer) {
+// Reads a kv_response (layout in worker/kv_c.h), its body as a copy of its
+// bytes when `binary`, else as text.
+function readResponse(buffer, pointer, binary) {
   const view = new DataView(buffer, pointer, RESPONSE_BYTES);
   const limit = view.getFloat64(16, true);
   const wakeAt = view.getFloat64(40, true);
   const deferredOperations = view.getFloat64(48, true);
   const stateRowLength = view.getUint32(60, true);
+  const body = new Uint8Array(buffer, view.getUint32(0, true), view.getUint32(4, true));
   return {
     status: view.getInt32(8, true),
-    body: decoder.decode(new Uint8Array(buffer, view.getUint32(0, true), view.getUint32(4, true))),
+    body: binary ? body.slice() : decoder.decode(body),
     quota: limit < 0 ? null : {
       limit,
       remaining: view.getFloat64(24, true),

@@ -23,10 +23,16 @@ import { DurableObject } from 'cloudflare:workers';
 import coreModule from '../build/wasm/kv_core.wasm';
 import { CoreError, createCore } from './core.js';
 import { Faults } from './faults.js';
-import { WatchHub } from './watch_hub.js';
+import { FRAMES, SSE, WatchHub } from './watch_hub.js';
 
 const NOTHING = new Uint8Array(0);
-const WRITES = new Set(['set', 'delete', 'atomic']);
+const WRITES = new Set(['set', 'delete', 'atomic', 'kvc_atomic_write']);
+// A watch's operations (the first read, the later ones) and stream format,
+// for each wire format.
+const WATCH_WIRES = {
+  json: { open: 'watch', peek: 'peek', format: SSE },
+  kv_connect: { open: 'kvc_watch', peek: 'kvc_peek', format: FRAMES },
+};
 const encoder = new TextEncoder();
 let core; // one per isolate, shared by its objects (calls are synchronous)
 
@@ -71,20 +77,25 @@ export class KvStore extends DurableObject {
   }
 
   /**
-   * RPC from the Worker: opens a watch of 1 to 10 keys. Returns the error
-   * `{ status, body, quota }`, or `{ status: 200, stream, quota }`: server-sent
-   * events, first the current entries, then one event after each commit that
-   * changed any of them (docs/http-api.md). At most maxWatchesPerStore are
-   * open at once; one more is refused before it costs anything.
+   * RPC from the Worker: opens a watch of 1 to 10 keys, its body in `wire`
+   * format ('json' or 'kv_connect'). Returns the error `{ status, body,
+   * quota }`, or `{ status: 200, stream, quota }`: first the current
+   * entries, then news after each commit that changed any of them, as
+   * server-sent events (docs/http-api.md) or KV Connect's frames
+   * (docs/kv-connect.md). At most maxWatchesPerStore are open at once; one
+   * more is refused before it costs anything.
    */
-  async watch(credential, body) {
+  async watch(credential, body, wire = 'json') {
+    const { open, peek, format } = WATCH_WIRES[wire];
     const refused = this.#watches.refusal();
-    if (refused) return { ...refused, quota: null };
-    const first = this.#run('watch', credential, body);
+    if (refused) return { ...refusalIn(wire, refused), quota: null };
+    const first = this.#run(open, credential, body);
     await this.#scheduleFold();
     if (first.status !== 200) return first;
-    const opened = this.#watches.open({ credential: new Uint8Array(credential), body: new Uint8Array(body), first });
-    if (opened.refused) return { ...opened.refused, quota: first.quota };
+    const opened = this.#watches.open({
+      credential: new Uint8Array(credential), body: new Uint8Array(body), first, format, peek,
+    });
+    if (opened.refused) return { ...refusalIn(wire, opened.refused), quota: first.quota };
     return { status: 200, stream: opened.stream, quota: first.quota };
   }
 
@@ -194,7 +205,7 @@ export class KvStore extends DurableObject {
   }
 
   #updateWatches() {
-    this.#watches.update((watch) => this.#run('peek', watch.credential, watch.body));
+    this.#watches.update((watch) => this.#run(watch.peek, watch.credential, watch.body));
   }
 
   #run(operation, credential, body, sql = this.ctx.storage.sql) {
@@ -233,6 +244,13 @@ const failingSql = {
 
 function invalidTokenBody() {
   return JSON.stringify({ error: { code: 'invalid_token', message: 'the access token was rotated or the store deleted' } });
+}
+
+// The hub's refusal (JSON) as `wire` answers errors: KV Connect's in text.
+function refusalIn(wire, refusal) {
+  if (wire === 'json') return refusal;
+  const { error } = JSON.parse(refusal.body);
+  return { status: refusal.status, body: `${error.code}: ${error.message}` };
 }
 
 function hexToBytes(hex) {

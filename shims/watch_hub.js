@@ -1,15 +1,18 @@
-// The open watches of one store, each a stream of server-sent events
-// (docs/http-api.md, POST /v1/watch), kept in bounds so that idle or slow
-// watchers cannot make one write cost unbounded memory:
+// The open watches of one store, each a stream in one of two formats:
+// server-sent events (docs/http-api.md, POST /v1/watch) or KV Connect's
+// frames (docs/kv-connect.md), kept in bounds so that idle or slow watchers
+// cannot make one write cost unbounded memory:
 // - at most `maxWatches` are open per store; one more is refused 429;
 // - each has at most one event in flight (plus its closing event). A change
 //   that arrives meanwhile is not queued: the watch is marked due, and when
 //   the write settles it peeks again and sends the newest state, its
 //   `changed` counted against the versions it last sent, so intermediate
-//   states are skipped but no change goes unreported;
+//   states are skipped but no change goes unreported (a KV Connect frame is
+//   sent when its bytes differ from the last one's);
 // - a write pending for `stallMs` aborts the watch, and every watch ends
 //   after `lifetimeMs`: the client reconnects in both cases;
-// - an idle watch is sent a comment (`: keep-alive`) every `heartbeatMs`.
+// - an idle watch is sent a keep-alive (a comment, or an empty frame) every
+//   `heartbeatMs`.
 //   The runtime does not tell a store that a client went away until it
 //   writes to the connection, so without it a dead watcher would hold its
 //   slot until the next change (or its lifetime): with it, the write fails
@@ -18,8 +21,43 @@
 
 const encoder = new TextEncoder();
 
+// How a watch's stream is written. `event(result, last)` turns the core's
+// answer `{ body }` into `{ state, bytes }` to send, given the state `last`
+// sent (null at first), or null when there is no news; `keepAlive` is sent
+// to an idle watch; `end(reason)` and `error(body)` give its last bytes, or
+// null to just close it.
+export const SSE = {
+  event(result, last) {
+    const { entries } = JSON.parse(result.body);
+    const changed = entries.flatMap((entry, index) => (last === null || entry.version !== last[index] ? [index] : []));
+    if (changed.length === 0) return null;
+    return {
+      state: entries.map((entry) => entry.version),
+      bytes: encoder.encode(`data: ${JSON.stringify({ entries, changed })}\n\n`),
+    };
+  },
+  keepAlive: encoder.encode(': keep-alive\n\n'),
+  end: (reason) => encoder.encode(`event: end\ndata: ${JSON.stringify(reason)}\n\n`),
+  error: (body) => encoder.encode(`event: error\ndata: ${body}\n\n`),
+};
+
+// KV Connect's watch stream: each answer of the core is a whole frame (a
+// 4-byte length, then a WatchOutput reporting every key), sent when it
+// differs from the last. An empty frame is a ping. Its clients reconnect
+// when the stream ends, and learn of an error (a rotated token) then.
+export const FRAMES = {
+  event(result, last) {
+    const frame = result.body;
+    if (last !== null && sameBytes(frame, last)) return null;
+    return { state: frame, bytes: frame };
+  },
+  keepAlive: new Uint8Array(4),
+  end: () => null,
+  error: () => null,
+};
+
 export class WatchHub {
-  // Open watches: { credential, body, versions, writer, inFlight, due, lifetime }.
+  // Open watches: { credential, body, format, peek, last, writer, inFlight, due, lifetime }.
   #watches = new Set();
   #maxWatches;
   #lifetimeMs;
@@ -50,8 +88,9 @@ export class WatchHub {
   }
 
   /**
-   * The refusal `{ status: 429, body }` when the store has `maxWatches` open,
-   * else null. Asked before the first read, so a refused watch costs nothing.
+   * The refusal `{ status: 429, body }` (JSON) when the store has
+   * `maxWatches` open, else null. Asked before the first read, so a refused
+   * watch costs nothing.
    */
   refusal() {
     if (this.#watches.size < this.#maxWatches) return null;
@@ -61,19 +100,23 @@ export class WatchHub {
   }
 
   /**
-   * Opens a watch. `first` is its first result `{ status, body }` (of the
-   * core's "watch"); `credential` and `body` stay on the watch for `peek`
-   * and `endWhere`. Returns `{ stream }`, the event stream's readable side,
-   * or `{ refused: { status: 429, body } }` when the store has `maxWatches`.
+   * Opens a watch writing `format` (SSE or FRAMES). `first` is its first
+   * result `{ status, body }` (of the core's "watch" or "kvc_watch");
+   * `credential`, `body` and `peek` (the name of the core's operation that
+   * re-reads it) stay on the watch for update() and endWhere().
+   * Returns `{ stream }`, the stream's readable side, or `{ refused }` (see
+   * refusal()) when the store has `maxWatches`.
    */
-  open({ credential, body, first }) {
+  open({ credential, body, first, format = SSE, peek = 'peek' }) {
     const refused = this.refusal();
     if (refused) return { refused };
     const { readable, writable } = new TransformStream();
-    const watch = { credential, body, versions: null, writer: writable.getWriter(), inFlight: false, due: null };
+    const watch = {
+      credential, body, format, peek, last: null, writer: writable.getWriter(), inFlight: false, due: null,
+    };
     this.#watches.add(watch);
     watch.lifetime = this.#setTimer(() => this.#finish(watch,
-      `event: end\ndata: ${JSON.stringify({ reason: 'lifetime', lifetimeMs: this.#lifetimeMs })}\n\n`), this.#lifetimeMs);
+      format.end({ reason: 'lifetime', lifetimeMs: this.#lifetimeMs })), this.#lifetimeMs);
     // A client that goes away makes writes fail: forget the watch then.
     watch.writer.closed.catch(() => this.#forget(watch));
     this.#keepAlive(watch);
@@ -94,34 +137,32 @@ export class WatchHub {
     }
   }
 
-  /** Ends every watch with `event: error` carrying `errorBody` (JSON), e.g. when the store is deleted. */
+  /** Ends every watch with an error carrying `errorBody` (JSON), e.g. when the store is deleted. */
   endAll(errorBody) {
     this.endWhere(() => true, errorBody);
   }
 
-  /** Ends with `event: error` carrying `errorBody` (JSON) the watches whose credential satisfies `predicate`. */
+  /** Ends with an error carrying `errorBody` (JSON) the watches whose credential satisfies `predicate`. */
   endWhere(predicate, errorBody) {
     for (const watch of this.#watches) {
-      if (predicate(watch.credential)) this.#finish(watch, errorEvent(errorBody));
+      if (predicate(watch.credential)) this.#finish(watch, watch.format.error(errorBody));
     }
   }
 
-  // Sends `peek(watch)` as an event naming the entries whose versions
-  // changed since the last one sent; an error result ends the watch.
+  // Sends `peek(watch)` when it holds news since the last one sent; an
+  // error result ends the watch.
   #deliver(watch, peek) {
     let event;
     try {
       const result = peek(watch);
       if (result.status !== 200) {
-        this.#finish(watch, errorEvent(result.body));
+        this.#finish(watch, watch.format.error(result.body));
         return;
       }
-      const { entries } = JSON.parse(result.body);
-      const changed = entries.flatMap((entry, index) =>
-        (watch.versions === null || entry.version !== watch.versions[index] ? [index] : []));
-      if (changed.length === 0) return;
-      watch.versions = entries.map((entry) => entry.version);
-      event = `data: ${JSON.stringify({ entries, changed })}\n\n`;
+      const news = watch.format.event(result, watch.last);
+      if (news === null) return;
+      watch.last = news.state;
+      event = news.bytes;
     } catch (error) {
       console.error('watch peek failed:', error);
       this.#abort(watch, error);
@@ -146,15 +187,16 @@ export class WatchHub {
   #keepAlive(watch) {
     watch.heartbeat = this.#setTimer(() => {
       if (!this.#watches.has(watch)) return;
-      if (!watch.inFlight) this.#send(watch, ': keep-alive\n\n');
+      if (!watch.inFlight) this.#send(watch, watch.format.keepAlive);
       this.#keepAlive(watch);
     }, this.#heartbeatMs);
   }
 
-  // Ends `watch` with a last event, then closes its stream.
+  // Ends `watch` with a last event (bytes, or null for none), then closes
+  // its stream.
   #finish(watch, event) {
     if (!this.#forget(watch)) return;
-    this.#write(watch, event).catch(() => {});
+    if (event !== null) this.#write(watch, event).catch(() => {});
     watch.writer.close().catch(() => {});
   }
 
@@ -169,7 +211,7 @@ export class WatchHub {
     const stall = this.#setTimer(() => this.#abort(watch, new Error(`the watcher read nothing for ${this.#stallMs} ms`)),
       this.#stallMs);
     try {
-      await watch.writer.write(encoder.encode(event));
+      await watch.writer.write(event);
     } catch (error) {
       this.#forget(watch);
       throw error;
@@ -188,6 +230,6 @@ export class WatchHub {
   }
 }
 
-function errorEvent(body) {
-  return `event: error\ndata: ${body}\n\n`;
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

@@ -4,6 +4,7 @@
 
 import { AuthGate } from './auth_gate.js';
 import { FAULTS } from './faults.js';
+import { KV_CONNECT_PATH, kvConnect } from './kv_connect.js';
 import { REGIONS } from './regions.js';
 import { sharedCore } from './store_object.js';
 
@@ -79,6 +80,9 @@ async function route(request, env) {
     const [method, operation] = STORE_ROUTES[pathname];
     return allowOnly(request, [method]) ?? storeRequest(request, env, operation);
   }
+  if (pathname === KV_CONNECT_PATH || pathname.startsWith(`${KV_CONNECT_PATH}/`)) {
+    return kvConnect(request, env, pathname, { authenticate, storeObject, readBody, refuseStoreToken, rateLimitHeaders });
+  }
   if (pathname === '/v1/admin/faults' && env.KV_FAULTS === 'on') {
     return allowOnly(request, ['POST']) ?? admin(request, env, () => armFault(request, env));
   }
@@ -104,14 +108,11 @@ async function route(request, env) {
 // ---- Store routes ----
 
 async function storeRequest(request, env, operation) {
-  const token = bearerToken(request);
-  if (token instanceof Response) return refuseAuth(request, env, token);
-  if (!TOKEN_PATTERN.test(token)) return refuseAuth(request, env, invalidToken());
+  const caller = await authenticate(request, env);
+  if (caller instanceof Response) return caller;
+  const { credential, store } = caller;
   const refused = request.method === 'POST' ? refuseNonJson(request) : null;
   if (refused) return refused;
-  const credential = await sha256(token);
-  const { store, refusal } = await gate(env).resolve(hex(credential), clientAddress(request));
-  if (refusal) return refusalResponse(refusal);
   const region = request.headers.get('kv-region');
   if (region !== null && region !== store.region) {
     return errorResponse(400, 'region_mismatch',
@@ -123,16 +124,35 @@ async function storeRequest(request, env, operation) {
   const result = operation === 'watch'
     ? await object.watch(credential, body)
     : await object.handle(operation, credential, body);
-  if (result.status === 401) {
-    gate(env).forget(hex(credential));
-    return refuseAuth(request, env, new Response(result.body, { status: 401, headers: JSON_HEADERS }));
-  }
+  if (result.status === 401) return refuseStoreToken(request, env, credential, result.body);
   const quota = rateLimitHeaders(result.quota);
   if (result.stream) {
     return new Response(result.stream, { headers: { ...SSE_HEADERS, ...quota } });
   }
   const rows = env.KV_ROW_COUNTS === 'on' ? rowCountHeaders(result.rows) : {};
   return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...quota, ...rows } });
+}
+
+/**
+ * The caller of a store route: `{ token, credential, store }` (the bearer
+ * token, its SHA-256, and the store's `{ id, region }` from the directory),
+ * or the refusal Response. The store's object checks the credential again.
+ */
+async function authenticate(request, env) {
+  const token = bearerToken(request);
+  if (token instanceof Response) return refuseAuth(request, env, token);
+  if (!TOKEN_PATTERN.test(token)) return refuseAuth(request, env, invalidToken());
+  const credential = await sha256(token);
+  const { store, refusal } = await gate(env).resolve(hex(credential), clientAddress(request));
+  if (refusal) return refusalResponse(refusal);
+  return { token, credential, store };
+}
+
+// A 401 from the store's object: its token was rotated or the store deleted
+// since the gate cached it.
+function refuseStoreToken(request, env, credential, body) {
+  gate(env).forget(hex(credential));
+  return refuseAuth(request, env, new Response(body, { status: 401, headers: JSON_HEADERS }));
 }
 
 // The rows the store object's SQL read and wrote for this request (what the

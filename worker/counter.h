@@ -1,14 +1,13 @@
 // Counters: 64-bit unsigned integers stored as values, for the atomic sum,
 // min and max mutations.
 //
-// A stored value is either compact UTF-8 JSON or a counter:
+// A counter is one of the stored value forms (stored_value.h):
 //
-//   value   := json | counter
 //   counter := 0x00 uint64 (8 bytes, big-endian)
 //
-// JSON text never starts with 0x00, so the first byte tells them apart. On
-// the wire a counter is the decimal string of its value with
-// "valueType": "u64" (docs/http-api.md).
+// In the JSON API a counter is the decimal string of its value with
+// "valueType": "u64" (docs/http-api.md); in KV Connect it is a KvU64
+// (VE_LE64, 8 bytes little-endian).
 
 #ifndef KV_WORKER_COUNTER_H_
 #define KV_WORKER_COUNTER_H_

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "request.h"
+#include "json_request.h"
 
 namespace kv {
 namespace {

@@ -21,6 +21,7 @@
 
 #include "key_codec.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 #include <cstdint>
@@ -369,6 +370,38 @@ Status AppendKeyJson(std::string_view encoded, std::string* json) {
   }
   json->push_back(']');
   return Status::OK();
+}
+
+Status CheckEncodedKey(std::string_view encoded, std::string_view what) {
+  if (encoded.empty()) {
+    return Status::Error(Code::kInvalidKey,
+                         std::string(what) +
+                             " is empty; a key has 1 or more "
+                             "parts");
+  }
+  if (encoded.size() > kMaxKeyBytes) {
+    return Status::Error(
+        Code::kKeyTooLarge,
+        std::string(what) + " is " + std::to_string(encoded.size()) +
+            " bytes; the limit is " + std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  // Canonical exactly when decoding and encoding again gives it back.
+  std::string json;
+  boost::json::value parsed;
+  std::string again;
+  if (AppendKeyJson(encoded, &json).ok()) {
+    boost::system::error_code error;
+    parsed = boost::json::parse(json, error);
+    if (!error && EncodeKey(parsed, what, &again).ok() && again == encoded) {
+      return Status::OK();
+    }
+  }
+  return Status::Error(Code::kInvalidKey,
+                       std::string(what) +
+                           " is not a key in Deno KV's encoding as this store "
+                           "writes it (docs/key-encoding.md: parts of bytes, "
+                           "string, bigint, number or boolean; -0 is written "
+                           "as 0 and NaN has one form)");
 }
 
 }  // namespace kv

@@ -32,6 +32,11 @@ Status EncodeKeyPrefix(const boost::json::value& prefix, std::string_view what,
 // Fails with kInternalError on bytes that EncodeKey cannot have produced.
 Status AppendKeyJson(std::string_view encoded, std::string* json);
 
+// OK when `encoded` is a key EncodeKey produces (KV Connect's clients send
+// keys already encoded): a non-empty, canonical encoding within
+// kMaxKeyBytes. Fails with kInvalidKey or kKeyTooLarge naming `what`.
+Status CheckEncodedKey(std::string_view encoded, std::string_view what);
+
 }  // namespace kv
 
 #endif  // KV_WORKER_KEY_CODEC_H_

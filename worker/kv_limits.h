@@ -43,6 +43,17 @@ constexpr size_t kMaxChecksPerCommit = 100;
 constexpr size_t kMaxMutationsPerCommit = 1000;
 // Key and value bytes of all checks and mutations of one commit.
 constexpr size_t kMaxCommitBytes = 800 * 1024;
+// Key bytes of the mutations of one commit that write a value (Deno KV's
+// "total key size").
+constexpr size_t kMaxCommitKeyBytes = 80 * 1024;
+// KV Connect's snapshot read: ranges in one read, entries over all of its
+// ranges (Deno KV's limits), and key and value bytes over all of them: its
+// ranges have no cursors, so a read past this is refused, never cut short.
+constexpr size_t kMaxReadRanges = 10;
+constexpr size_t kMaxReadEntries = 1000;
+constexpr size_t kMaxSnapshotReadBytes = 4 * 1024 * 1024;
+// Bytes of a range bound: a key plus the 0x00 or 0xFF a selector appends.
+constexpr size_t kMaxRangeKeyBytes = kMaxKeyBytes + 1;
 // Entries returned by one list request, and the default.
 constexpr size_t kMaxListLimit = 1000;
 constexpr size_t kDefaultListLimit = 100;
@@ -55,7 +66,9 @@ constexpr size_t kMaxListPageBytes = 1024 * 1024;
 constexpr size_t kMaxCountScanEntries = 100000;
 // Bytes of any response the core builds. The page bounds above keep every
 // response far below it (a list page is at most about 8 MiB with 2 KiB keys
-// of control characters); a response past it is a bug, refused as one.
+// of control characters, and a snapshot read's values take at most twice
+// their stored bytes in V8's format); a response past it is a bug, refused
+// as one.
 constexpr size_t kMaxResponseBytes = 12 * 1024 * 1024;
 // Expired entries deleted by one purge transaction, and purge transactions
 // run by one alarm before it yields to requests and wakes itself again.

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "key_codec.h"
-#include "request.h"
+#include "json_request.h"
 
 namespace kv {
 namespace {

@@ -3,10 +3,14 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
 
+#include "base64.h"
 #include "counter.h"
+#include "cursor.h"
+#include "json_request.h"
 #include "key_codec.h"
+#include "kv_connect.h"
 #include "kv_limits.h"
-#include "request.h"
+#include "stored_value.h"
 
 namespace kv {
 namespace {
@@ -27,14 +31,38 @@ void AppendOptional(const std::optional<T>& value, std::string* out) {
   out->append(value ? std::to_string(*value) : "null");
 }
 
-// ,"cursor":"..." or ,"cursor":null
-void AppendCursor(const std::optional<std::string>& cursor, std::string* out) {
+// ,"cursor":"..." (resuming `selector` after the key `resume_after`) or
+// ,"cursor":null
+void AppendCursor(const Selector& selector,
+                  const std::optional<std::string>& resume_after,
+                  std::string* out) {
   out->append(",\"cursor\":");
-  if (cursor) {
-    AppendJsonString(*cursor, out);
+  if (resume_after) {
+    AppendJsonString(MakeCursor(selector, *resume_after), out);
   } else {
     out->append("null");
   }
+}
+
+// ,"value":... with its "valueType" unless it is JSON (docs/http-api.md).
+void AppendValue(std::string_view stored, std::string* out) {
+  const ValueForm form = FormOf(stored);
+  if (form == ValueForm::kJson) {
+    out->append(",\"value\":");
+    out->append(stored);
+    return;
+  }
+  if (form == ValueForm::kCounter) {
+    uint64_t counter;
+    DecodeCounter(stored, &counter);
+    out->append(",\"value\":\"" + std::to_string(counter) +
+                "\",\"valueType\":\"u64\"");
+    return;
+  }
+  out->append(",\"value\":\"");
+  AppendBase64(OpaqueData(stored), out);
+  out->append(form == ValueForm::kBytes ? "\",\"valueType\":\"bytes\""
+                                        : "\",\"valueType\":\"v8\"");
 }
 
 // {"key":...,"value":...,"version":...[,"expiresAt":ms]}; a missing entry
@@ -48,14 +76,7 @@ Status AppendEntry(const EntryView& entry, bool with_value,
     out->append(",\"value\":null,\"version\":null}");
     return Status::OK();
   }
-  uint64_t counter;
-  if (with_value && DecodeCounter(entry.value, &counter)) {
-    out->append(",\"value\":\"" + std::to_string(counter) +
-                "\",\"valueType\":\"u64\"");
-  } else if (with_value) {
-    out->append(",\"value\":");
-    out->append(entry.value);
-  }
+  if (with_value) AppendValue(entry.value, out);
   out->append(",\"version\":");
   AppendVersion(entry.version, out);
   if (entry.expires_at_ms) {
@@ -120,10 +141,10 @@ Status List(Store* store, std::string_view body, Response* response) {
   KV_RETURN_IF_ERROR(DecodeList(body, &request));
   response->body.append("{\"entries\":");
   EntryWriter writer(&response->body, !request.keys_only, &request.selector);
-  std::optional<std::string> cursor;
-  KV_RETURN_IF_ERROR(store->List(request, writer.visitor(), &cursor));
+  std::optional<std::string> resume_after;
+  KV_RETURN_IF_ERROR(store->List(request, writer.visitor(), &resume_after));
   KV_RETURN_IF_ERROR(writer.Close());
-  AppendCursor(cursor, &response->body);
+  AppendCursor(request.selector, resume_after, &response->body);
   response->body.push_back('}');
   return Status::OK();
 }
@@ -132,10 +153,10 @@ Status Count(Store* store, std::string_view body, Response* response) {
   CountRequest request;
   KV_RETURN_IF_ERROR(DecodeCount(body, &request));
   uint64_t count;
-  std::optional<std::string> cursor;
-  KV_RETURN_IF_ERROR(store->Count(request, &count, &cursor));
+  std::optional<std::string> resume_after;
+  KV_RETURN_IF_ERROR(store->Count(request, &count, &resume_after));
   response->body.append("{\"count\":" + std::to_string(count));
-  AppendCursor(cursor, &response->body);
+  AppendCursor(request.selector, resume_after, &response->body);
   response->body.push_back('}');
   return Status::OK();
 }
@@ -264,56 +285,94 @@ Status Fold(Store* store, std::string_view, Response* response) {
   return Status::OK();
 }
 
+// KV Connect's operations (kv_connect.h): protobuf in and out.
+Status ConnectRead(Store* store, const Request& request, Response* response) {
+  return kv_connect::SnapshotRead(store, request.body, &response->body);
+}
+
+Status ConnectWrite(Store* store, const Request& request, Response* response) {
+  CommitResult result;
+  KV_RETURN_IF_ERROR(kv_connect::AtomicWrite(
+      store, request.body, request.now_ms, &response->body, &result));
+  response->wake_at_ms = result.earliest_expiry_ms;
+  return Status::OK();
+}
+
+// The wire format of an operation's body and answer (errors included).
+enum class Wire { kJson, kProtobuf };
+
 struct Operation {
   std::string_view name;
   bool authenticated;  // false: the Worker's own, never routed from outside
-  Status (*run)(Store*, std::string_view body, Response*);
+  Wire wire;
+  Status (*run)(Store*, const Request&, Response*);
 };
 
+// A JSON operation that needs only the request's body.
+template <Status (*Run)(Store*, std::string_view, Response*)>
+Status WithBody(Store* store, const Request& request, Response* response) {
+  return Run(store, request.body, response);
+}
+
 constexpr Operation kOperations[] = {
-    {"get", true,
-     [](Store* s, std::string_view b, Response* r) {
-       return Read(s, DecodeGet, true, b, r);
+    {"get", true, Wire::kJson,
+     [](Store* s, const Request& q, Response* r) {
+       return Read(s, DecodeGet, true, q.body, r);
      }},
     // A watch opens with "watch" and re-reads its keys with "peek" after
     // each commit: only opening costs operations.
-    {"watch", true,
-     [](Store* s, std::string_view b, Response* r) {
-       return Read(s, DecodeWatch, true, b, r);
+    {"watch", true, Wire::kJson,
+     [](Store* s, const Request& q, Response* r) {
+       return Read(s, DecodeWatch, true, q.body, r);
      }},
-    {"peek", true,
-     [](Store* s, std::string_view b, Response* r) {
-       return Read(s, DecodeWatch, false, b, r);
+    {"peek", true, Wire::kJson,
+     [](Store* s, const Request& q, Response* r) {
+       return Read(s, DecodeWatch, false, q.body, r);
      }},
-    {"set", true,
-     [](Store* s, std::string_view b, Response* r) {
-       return Commit(s, DecodeSet, false, b, r);
+    {"set", true, Wire::kJson,
+     [](Store* s, const Request& q, Response* r) {
+       return Commit(s, DecodeSet, false, q.body, r);
      }},
-    {"delete", true,
-     [](Store* s, std::string_view b, Response* r) {
-       return Commit(s, DecodeDelete, true, b, r);
+    {"delete", true, Wire::kJson,
+     [](Store* s, const Request& q, Response* r) {
+       return Commit(s, DecodeDelete, true, q.body, r);
      }},
-    {"atomic", true,
-     [](Store* s, std::string_view b, Response* r) {
-       return Commit(s, DecodeAtomic, false, b, r);
+    {"atomic", true, Wire::kJson,
+     [](Store* s, const Request& q, Response* r) {
+       return Commit(s, DecodeAtomic, false, q.body, r);
      }},
-    {"list", true, List},
-    {"count", true, Count},
-    {"usage", true, Usage},
-    {"create", false, Create},
-    {"configure", false, Configure},
-    {"rotate", false, Rotate},
-    {"retire", false, Retire},
-    {"stats", false, Stats},
-    {"purge", false, Purge},
-    {"fold", false, Fold},
+    {"list", true, Wire::kJson, WithBody<List>},
+    {"count", true, Wire::kJson, WithBody<Count>},
+    {"usage", true, Wire::kJson, WithBody<Usage>},
+    {"kvc_snapshot_read", true, Wire::kProtobuf, ConnectRead},
+    {"kvc_atomic_write", true, Wire::kProtobuf, ConnectWrite},
+    // As "watch" and "peek": one frame of the stream.
+    {"kvc_watch", true, Wire::kProtobuf,
+     [](Store* s, const Request& q, Response* r) {
+       return kv_connect::Watch(s, q.body, true, &r->body);
+     }},
+    {"kvc_peek", true, Wire::kProtobuf,
+     [](Store* s, const Request& q, Response* r) {
+       return kv_connect::Watch(s, q.body, false, &r->body);
+     }},
+    {"create", false, Wire::kJson, WithBody<Create>},
+    {"configure", false, Wire::kJson, WithBody<Configure>},
+    {"rotate", false, Wire::kJson, WithBody<Rotate>},
+    {"retire", false, Wire::kJson, WithBody<Retire>},
+    {"stats", false, Wire::kJson, WithBody<Stats>},
+    {"purge", false, Wire::kJson, WithBody<Purge>},
+    {"fold", false, Wire::kJson, WithBody<Fold>},
 };
 
-Status Run(Store* store, const Request& request, Response* response) {
-  const Operation* operation = nullptr;
+const Operation* FindOperation(std::string_view name) {
   for (const Operation& candidate : kOperations) {
-    if (candidate.name == request.operation) operation = &candidate;
+    if (candidate.name == name) return &candidate;
   }
+  return nullptr;
+}
+
+Status Run(Store* store, const Operation* operation, const Request& request,
+           Response* response) {
   if (operation == nullptr) {
     return Status::Error(
         Code::kNotFound,
@@ -327,7 +386,7 @@ Status Run(Store* store, const Request& request, Response* response) {
   if (operation->authenticated) {
     KV_RETURN_IF_ERROR(store->Authenticate(request.credential));
   }
-  Status status = operation->run(store, request.body, response);
+  Status status = operation->run(store, request, response);
   // Refusing a client's mistake took the store's time: it costs too. A
   // refusal for the quota costs nothing (there is nothing left to charge).
   if (operation->authenticated && !status.ok() && status.http_status() >= 400 &&
@@ -346,7 +405,8 @@ Status Run(Store* store, const Request& request, Response* response) {
 
 Response Handle(Store* store, const Request& request) {
   Response response;
-  Status status = Run(store, request, &response);
+  const Operation* operation = FindOperation(request.operation);
+  Status status = Run(store, operation, request, &response);
   if (status.ok() && response.body.size() > kMaxResponseBytes) {
     // The page bounds make this unreachable; if they fail, refuse rather
     // than hand the host a response no bound was meant to allow.
@@ -360,13 +420,22 @@ Response Handle(Store* store, const Request& request) {
   response.http_status = status.http_status();
   response.failed = status.code() == Code::kStorageError ||
                     status.code() == Code::kInternalError;
+  response.wake_at_ms.reset();
+  if (response.failed) response.state_row.clear();  // rolled back: reload it
+  if (operation != nullptr && operation->wire == Wire::kProtobuf) {
+    // KV Connect: plain text, and 5xx only for what a retry may cure (its
+    // clients retry a 5xx forever), so a full store answers 400.
+    if (!response.failed && response.http_status >= 500) {
+      response.http_status = 400;
+    }
+    response.body = std::string(status.error_code()) + ": " + status.message();
+    return response;
+  }
   response.body = "{\"error\":{\"code\":\"";
   response.body.append(status.error_code());
   response.body.append("\",\"message\":");
   AppendJsonString(status.message(), &response.body);
   response.body.append("}}");
-  response.wake_at_ms.reset();
-  if (response.failed) response.state_row.clear();  // rolled back: reload it
   return response;
 }
 

@@ -1,9 +1,12 @@
 // Service: one HTTP-level request in, one response out.
 //
-// The Worker shim routes `/v1/<operation>` to the store's Durable Object,
-// which hands the operation, the caller's credential, the body and the time
-// to Handle. Handle authenticates, decodes (request.h), runs the operation
-// on the Store and writes the JSON response of docs/http-api.md.
+// The Worker shim routes `/v1/<operation>` (and KV Connect's data path) to
+// the store's Durable Object, which hands the operation, the caller's
+// credential, the body and the time to Handle. Handle authenticates, decodes
+// with the operation's wire format (json_request.h or kv_connect.h, both to
+// model.h), runs the operation on the Store and encodes the answer in the
+// same format: the JSON of docs/http-api.md, or KV Connect's protobuf with
+// plain-text errors (docs/kv-connect.md).
 
 #ifndef KV_WORKER_SERVICE_H_
 #define KV_WORKER_SERVICE_H_
@@ -20,13 +23,14 @@ namespace kv {
 struct Request {
   // Store operations, authenticated by `credential`: "get", "set",
   // "delete", "atomic", "list", "count", "usage", "watch", and "peek" (the
-  // store object re-reading a watch's keys, uncharged). Operations of the
-  // Worker itself, never routed from outside: "create", "configure",
-  // "rotate", "retire", "stats", "purge", and "fold" (the store object
-  // writing its deferred operations, store.h).
+  // store object re-reading a watch's keys, uncharged); KV Connect's
+  // "kvc_snapshot_read", "kvc_atomic_write", "kvc_watch" and "kvc_peek".
+  // Operations of the Worker itself, never routed from outside: "create",
+  // "configure", "rotate", "retire", "stats", "purge", and "fold" (the store
+  // object writing its deferred operations, store.h).
   std::string_view operation;
   std::string_view credential;  // SHA-256 of the caller's access token
-  std::string_view body;        // JSON
+  std::string_view body;        // JSON, or protobuf for KV Connect
   int64_t now_ms;               // the host's clock: expiry and usage months
   // Operations charged since the last fold, held by the host (store.h).
   uint64_t deferred_operations = 0;
@@ -37,7 +41,7 @@ struct Request {
 
 struct Response {
   int http_status = 200;
-  std::string body;  // JSON
+  std::string body;  // as the operation's wire format (see above)
   // Storage (or the core) failed: the host must roll the transaction back.
   bool failed = false;
   // For the RateLimit-* headers of an authenticated request to a limited

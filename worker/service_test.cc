@@ -341,7 +341,8 @@ TEST_F(ServiceTest, TheWorstListPageStaysWithinTheResponseBound) {
     std::string part(2030, '\x01');
     part.replace(0, 4, std::to_string(1000 + i));
     mutations.push_back({{"type", "set"}, {"key", {part}}, {"value", 0}});
-    if (mutations.size() == 100 || i == 999) {
+    // 30 keys of 2 KiB: within kMaxCommitKeyBytes.
+    if (mutations.size() == 30 || i == 999) {
       Call("atomic", {{"mutations", mutations}});
       ASSERT_EQ(last_status_, 200);
       mutations = json::array();
@@ -361,6 +362,72 @@ TEST_F(ServiceTest, TheWorstListPageStaysWithinTheResponseBound) {
     }
     EXPECT_EQ(seen, 1000u);
   }
+}
+
+TEST_F(ServiceTest, ValuesBeyondJsonTravelAsBase64WithTheirType) {
+  // Raw bytes come back as they went.
+  Call("set", {{"key", {"b"}}, {"value", "AP8B"}, {"valueType", "bytes"}});
+  ASSERT_EQ(last_status_, 200);
+  json entry = Call("get", {{"keys", {{"b"}}}})["entries"][0];
+  EXPECT_EQ(entry["value"], "AP8B");
+  EXPECT_EQ(entry["valueType"], "bytes");
+  // V8 bytes with a JSON form are stored as JSON ("hi"); others as bytes.
+  Call("set", {{"key", {"s"}}, {"value", "/w8iAmhp"}, {"valueType", "v8"}});
+  ASSERT_EQ(last_status_, 200);
+  EXPECT_EQ(ValueAt(R"(["s"])"), "hi");
+  Call("set",
+       {{"key", {"d"}}, {"value", "/w9EAAAAAAAAAAA="}, {"valueType", "v8"}});
+  entry = Call("get", {{"keys", {{"d"}}}})["entries"][0];
+  EXPECT_EQ(entry["value"], "/w9EAAAAAAAAAAA=");
+  EXPECT_EQ(entry["valueType"], "v8");
+  // Bytes that do not parse, or base64 that is not, write nothing.
+  for (const json& bad :
+       {json{{"value", "/w/u"}, {"valueType", "v8"}},
+        json{{"value", "not base64!"}, {"valueType", "bytes"}},
+        json{{"value", 1}, {"valueType", "bytes"}},
+        json{{"value", "x"}, {"valueType", "date"}}}) {
+    json body = bad;
+    body["key"] = {"bad"};
+    const json refused = Call("set", body);
+    EXPECT_EQ(last_status_, 400) << refused;
+  }
+  EXPECT_TRUE(ValueAt(R"(["bad"])").is_null());
+  // A sum needs a counter, not bytes.
+  Call("atomic",
+       {{"mutations", {{{"type", "sum"}, {"key", {"b"}}, {"value", "1"}}}}});
+  EXPECT_EQ(last_status_, 400);
+}
+
+TEST_F(ServiceTest, AVersionstampedKeyGainsTheCommitsVersion) {
+  const json set = Call("atomic", {{"mutations",
+                                    {{{"type", "set"},
+                                      {"key", {"log"}},
+                                      {"value", 1},
+                                      {"versionstampedKey", true}}}}});
+  ASSERT_EQ(last_status_, 200) << set;
+  const json listed = Call("list", {{"prefix", {"log"}}});
+  ASSERT_EQ(listed["entries"].size(), 1u);
+  EXPECT_EQ(listed["entries"][0]["key"], json({"log", set["version"]}));
+  // The key with its 22 more bytes must fit the key limit.
+  Call("set", {{"key", {std::string(2030, 'k')}},
+               {"value", 1},
+               {"versionstampedKey", true}});
+  EXPECT_EQ(last_status_, 400);
+}
+
+TEST_F(ServiceTest, ACommitsKeysAreBoundedAsDenoKvBoundsThem) {
+  json mutations = json::array();
+  for (int i = 0; i < 41; ++i) {  // 41 keys of 2 KiB: past 80 KiB
+    std::string part(2000, 'k');
+    part.replace(0, 2, std::to_string(10 + i));
+    mutations.push_back({{"type", "set"}, {"key", {part}}, {"value", 0}});
+  }
+  const json refused = Call("atomic", {{"mutations", mutations}});
+  EXPECT_EQ(last_status_, 413);
+  EXPECT_EQ(refused["error"]["code"], "commit_too_large");
+  mutations.erase(mutations.begin());
+  Call("atomic", {{"mutations", mutations}});
+  EXPECT_EQ(last_status_, 200);
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ CodeInfo InfoOf(Code code) {
       return {200, "ok"};
     case Code::kInvalidJson:
       return {400, "invalid_json"};
+    case Code::kInvalidProtobuf:
+      return {400, "invalid_protobuf"};
     case Code::kNestingTooDeep:
       return {400, "nesting_too_deep"};
     case Code::kInvalidRequest:
@@ -40,6 +42,8 @@ CodeInfo InfoOf(Code code) {
       return {400, "invalid_selector"};
     case Code::kInvalidCursor:
       return {400, "invalid_cursor"};
+    case Code::kReadTooLarge:
+      return {400, "read_too_large"};
     case Code::kInvalidExpiry:
       return {400, "invalid_expiry"};
     case Code::kNotACounter:

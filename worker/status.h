@@ -17,6 +17,7 @@ namespace kv {
 enum class Code {
   kOk,
   kInvalidJson,
+  kInvalidProtobuf,
   kNestingTooDeep,
   kInvalidRequest,
   kInvalidKey,
@@ -30,6 +31,7 @@ enum class Code {
   kRequestTooLarge,
   kInvalidSelector,
   kInvalidCursor,
+  kReadTooLarge,
   kInvalidExpiry,
   kNotACounter,
   kQuotaExceeded,

@@ -106,6 +106,14 @@ std::string FormatVersion(Version version) {
   return text;
 }
 
+std::string VersionstampOf(Version version) {
+  std::string stamp(10, '\0');
+  for (int i = 0; i < 8; ++i) {
+    stamp[i] = static_cast<char>(version >> (56 - 8 * i));
+  }
+  return stamp;
+}
+
 uint32_t MonthOf(int64_t now_ms) {
   int64_t year;
   unsigned month;
@@ -305,7 +313,7 @@ uint64_t Store::OperationsLeft() const {
 }
 
 Status Store::List(const ListRequest& request, const EntryVisitor& visit,
-                   std::optional<std::string>* cursor) {
+                   std::optional<std::string>* resume_after) {
   std::string lower = request.selector.lower;
   std::string upper = request.selector.upper;
   if (request.after) {
@@ -320,6 +328,7 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
   // so a store near its quota gets a short page, never a free scan.
   KV_RETURN_IF_ERROR(CheckOperations(1));
   const uint64_t limit = std::min<uint64_t>(request.limit, OperationsLeft());
+  const size_t max_bytes = request.max_page_bytes;
   // The page is read in chunks of as many entries as the bytes it has left
   // hold at the largest entry size, so it never holds much more than its
   // byte bound in memory and reads no row it does not return.
@@ -341,7 +350,7 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
   bool more = false;
   for (;;) {
     const uint64_t room =
-        std::max<size_t>(1, (kMaxListPageBytes - page_bytes) / largest_entry);
+        std::max<size_t>(1, (max_bytes - page_bytes) / largest_entry);
     const uint64_t wanted = std::min(limit - returned, room);
     Rows rows;
     KV_RETURN_IF_ERROR(read_next(request.keys_only, wanted, &rows));
@@ -363,14 +372,27 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
     if (range_ended) break;
     // The limit stopped it: a cursor, as more may follow.
     if (returned == limit) {
+      // A whole page the quota cut short is refused, as one more would be.
+      if (request.whole_page && limit < request.limit) {
+        KV_RETURN_IF_ERROR(CheckOperations(limit + 1));
+      }
       more = true;
       break;
     }
     // The page's bytes stopped it: more follows if one more key does.
-    if (page_bytes >= kMaxListPageBytes) {
+    if (page_bytes >= max_bytes) {
       Rows next;
       KV_RETURN_IF_ERROR(read_next(true, 1, &next));
       more = !next.empty();
+      if (more && request.whole_page) {
+        return Status::Error(
+            Code::kReadTooLarge,
+            "the read's entries pass " + std::to_string(max_bytes) +
+                " bytes of keys and values before its limit of " +
+                std::to_string(request.limit) +
+                " entries; read fewer entries at a time (a smaller "
+                "batchSize or limit)");
+      }
       break;
     }
   }
@@ -382,17 +404,16 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
                       ReadExpiry(rows.at(i, 3))});
     }
   }
-  cursor->reset();
+  resume_after->reset();
   if (more) {
     const Rows& last_chunk = chunks.back();
-    *cursor = MakeCursor(request.selector,
-                         last_chunk.at(last_chunk.size() - 1, 0).blob);
+    *resume_after = std::string(last_chunk.at(last_chunk.size() - 1, 0).blob);
   }
   return Status::OK();
 }
 
 Status Store::Count(const CountRequest& request, uint64_t* count,
-                    std::optional<std::string>* cursor) {
+                    std::optional<std::string>* resume_after) {
   KV_RETURN_IF_ERROR(CheckOperations(1));
   const std::string lower =
       request.after ? *request.after + '\x00' : request.selector.lower;
@@ -409,10 +430,8 @@ Status Store::Count(const CountRequest& request, uint64_t* count,
        SqlValue::Integer(static_cast<int64_t>(affordable))},
       &rows));
   *count = static_cast<uint64_t>(rows.at(0, 0).integer);
-  cursor->reset();
-  if (*count == affordable) {
-    *cursor = MakeCursor(request.selector, rows.at(0, 1).blob);
-  }
+  resume_after->reset();
+  if (*count == affordable) *resume_after = std::string(rows.at(0, 1).blob);
   const uint64_t started =
       (*count + kEntriesPerCountOperation - 1) / kEntriesPerCountOperation;
   return Charge(started > 0 ? started : 1);
@@ -465,8 +484,9 @@ Status Store::PlanCommit(const CommitRequest& request,
         return Status::Error(
             Code::kNotACounter,
             "mutations[" + std::to_string(i) +
-                "]: the entry holds a JSON value, not a u64 counter; sum, "
-                "min and max need a counter (set one with valueType u64)");
+                "]: the entry holds a value that is not a u64 counter; "
+                "sum, min and max need a counter (set one with valueType "
+                "u64, or a KvU64)");
       }
       uint64_t result = operand;
       if (key.value && mutation.type == Mutation::Type::kSum) {
@@ -498,6 +518,21 @@ Status Store::PlanCommit(const CommitRequest& request,
 }
 
 Status Store::Commit(const CommitRequest& request, CommitResult* result) {
+  const auto versionstamped = [](const Mutation& mutation) {
+    return mutation.versionstamped_key;
+  };
+  if (std::any_of(request.mutations.begin(), request.mutations.end(),
+                  versionstamped)) {
+    // The version this commit will take, as one more string part of each
+    // such key (docs/key-encoding.md: 0x02, its bytes, 0x00).
+    const std::string part = '\x02' + FormatVersion(state_.version + 1) + '\0';
+    CommitRequest resolved = request;
+    for (Mutation& mutation : resolved.mutations) {
+      if (mutation.versionstamped_key) mutation.key += part;
+      mutation.versionstamped_key = false;
+    }
+    return Commit(resolved, result);
+  }
   *result = CommitResult();
   // Even an empty commit takes a version: it costs at least one operation.
   const uint64_t cost =

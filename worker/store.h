@@ -20,9 +20,10 @@
 // storage's only writer, so that row is what storage holds as long as every
 // transaction since committed. The host adopts a request's state row only
 // once its transaction committed, and drops it on a rollback.
-// Requests come in decoded and validated (request.h); Store only talks to
-// storage. Every request is Begin, any calls, End, inside the host's
-// transaction: on kStorageError the host rolls back what it had written.
+// Requests come in decoded and validated (model.h), whatever their wire
+// format; Store only talks to storage and returns data, never wire bytes. Every
+// request is Begin, any calls, End, inside the host's transaction: on
+// kStorageError the host rolls back what it had written.
 
 #ifndef KV_WORKER_STORE_H_
 #define KV_WORKER_STORE_H_
@@ -34,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "request.h"
+#include "json_request.h"
 #include "status.h"
 #include "storage.h"
 
@@ -47,6 +48,8 @@ using Version = uint64_t;
 // and 4 of the entry's place within the commit (always 0 today), so that
 // versions keep Deno KV's 10-byte versionstamp shape.
 std::string FormatVersion(Version version);
+// The same version as Deno KV's 10-byte versionstamp (the digits' bytes).
+std::string VersionstampOf(Version version);
 
 // A calendar month in UTC as YYYYMM, and the instant the next one starts.
 uint32_t MonthOf(int64_t now_ms);
@@ -154,17 +157,19 @@ class Store {
 
   // Lists live entries in key order (descending when reversed), passing each
   // to `visit`: at most the request's limit, no more than the operations
-  // left this month, and no more than kMaxListPageBytes. Sets *cursor when
-  // more may follow. Costs one operation per entry returned, at least one.
+  // left this month, and no more than the request's max_page_bytes. Sets
+  // *resume_after to the last key returned when more may follow (a whole
+  // page is refused instead: kQuotaExceeded or kReadTooLarge). Costs one
+  // operation per entry returned, at least one.
   Status List(const ListRequest& request, const EntryVisitor& visit,
-              std::optional<std::string>* cursor);
+              std::optional<std::string>* resume_after);
 
   // Counts live entries, scanning at most kMaxCountScanEntries and no more
-  // than the operations left this month pay for; sets *cursor when it
-  // stopped before the end. Costs one operation per 1,000 counted, at least
-  // one.
+  // than the operations left this month pay for; sets *resume_after to the
+  // last key counted when it stopped before the end. Costs one operation
+  // per 1,000 counted, at least one.
   Status Count(const CountRequest& request, uint64_t* count,
-               std::optional<std::string>* cursor);
+               std::optional<std::string>* resume_after);
 
   // Costs one operation per check, plus one per mutation when it commits;
   // at least one.

@@ -206,7 +206,7 @@ class StoreTest : public ::testing::Test {
   uint64_t Used() { return State().usage_ops + deferred_; }
 
   std::vector<std::string> ListKeys(ListRequest request,
-                                    std::optional<std::string>* cursor) {
+                                    std::optional<std::string>* resume_after) {
     std::vector<std::string> keys;
     const Status status = Request([&] {
       return store_->List(
@@ -215,7 +215,7 @@ class StoreTest : public ::testing::Test {
             keys.push_back(std::string(entry.key));
             EXPECT_EQ(entry.value.empty(), request.keys_only);
           },
-          cursor);
+          resume_after);
     });
     EXPECT_TRUE(status.ok()) << status.message();
     return keys;
@@ -372,18 +372,18 @@ TEST_F(StoreTest, CountingRules) {
   MustCommit({{{Key("a"), FormatVersion(v)}, {Key("b"), std::nullopt}},
               {Set("c", "3")}});  // check fails: 2 checks, no mutation
   EXPECT_EQ(Used(), 5u);
-  std::optional<std::string> cursor;
+  std::optional<std::string> resume_after;
   ListRequest list;
   list.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
   list.limit = 10;
-  EXPECT_EQ(ListKeys(list, &cursor).size(), 2u);  // 2 entries
+  EXPECT_EQ(ListKeys(list, &resume_after).size(), 2u);  // 2 entries
   EXPECT_EQ(Used(), 7u);
   uint64_t count;
-  ASSERT_TRUE(
-      Request([&] {
-        return store_->Count({list.selector, std::nullopt}, &count, &cursor);
-      }).ok());
-  EXPECT_EQ(cursor, std::nullopt);
+  ASSERT_TRUE(Request([&] {
+                return store_->Count({list.selector, std::nullopt}, &count,
+                                     &resume_after);
+              }).ok());
+  EXPECT_EQ(resume_after, std::nullopt);
   EXPECT_EQ(count, 2u);
   EXPECT_EQ(Used(), 8u);  // a count of up to 1,000 costs one
 }
@@ -442,13 +442,13 @@ TEST_F(StoreTest, ReadsWriteNothingAndTheNextWriteFoldsTheirOperations) {
                 return store.Read(ReadRequest{{Key("a"), Key("b")}},
                                   [&](const EntryView&) {});
               }).ok());
-  std::optional<std::string> cursor;
+  std::optional<std::string> resume_after;
   ListRequest list;
   list.selector = {std::string(1, '\0'), std::string(1, '\xff'), 0};
   list.limit = 10;
   ASSERT_TRUE(Request(&store, [&] {
                 return store.List(
-                    list, [](const EntryView&) {}, &cursor);
+                    list, [](const EntryView&) {}, &resume_after);
               }).ok());
   EXPECT_EQ(counter.writes(), 0);
   EXPECT_EQ(deferred_, 3u);  // 2 keys read, 1 entry listed
@@ -604,14 +604,16 @@ TEST_F(StoreTest, ListsInKeyOrderAndResumesFromCursors) {
     request.reverse = reverse;
     request.after.reset();
     std::vector<std::string> all;
-    std::optional<std::string> cursor;
+    std::optional<std::string> resume_after;
     do {
-      const std::vector<std::string> page = ListKeys(request, &cursor);
+      const std::vector<std::string> page = ListKeys(request, &resume_after);
       all.insert(all.end(), page.begin(), page.end());
-      // The cursor stands for the last key returned (request_test.cc
-      // checks its encoding); resume from that key.
-      if (cursor) request.after = all.back();
-    } while (cursor);
+      // The resume key is the last key returned.
+      if (resume_after) {
+        EXPECT_EQ(*resume_after, all.back());
+        request.after = resume_after;
+      }
+    } while (resume_after);
     ASSERT_EQ(all.size(), 10u) << reverse;
     for (size_t i = 1; i < all.size(); ++i) {
       EXPECT_EQ(all[i - 1] < all[i], !reverse);
@@ -619,8 +621,8 @@ TEST_F(StoreTest, ListsInKeyOrderAndResumesFromCursors) {
   }
   request.keys_only = true;
   request.after.reset();
-  std::optional<std::string> cursor;
-  EXPECT_EQ(ListKeys(request, &cursor).size(), 4u);
+  std::optional<std::string> resume_after;
+  EXPECT_EQ(ListKeys(request, &resume_after).size(), 4u);
 }
 
 Mutation Counter(Mutation::Type type, const std::string& key,
@@ -715,7 +717,7 @@ TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
     request.reverse = reverse;
     request.after.reset();
     std::vector<std::string> all;
-    std::optional<std::string> cursor;
+    std::optional<std::string> resume_after;
     do {
       size_t page_bytes = 0;
       size_t page_entries = 0;
@@ -727,18 +729,18 @@ TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
               page_bytes += entry.key.size() + entry.value.size();
               ++page_entries;
             },
-            &cursor);
+            &resume_after);
       });
       ASSERT_TRUE(status.ok()) << status.message();
       // The page ends with the entry that reaches the bound.
       EXPECT_LT(page_bytes - (value.size() + Key("k000").size()),
                 kMaxListPageBytes);
-      if (cursor) {
+      if (resume_after) {
         EXPECT_GE(page_bytes, kMaxListPageBytes);
         request.after = all.back();
       }
       EXPECT_GT(page_entries, 0u);
-    } while (cursor);
+    } while (resume_after);
     ASSERT_EQ(all.size(), static_cast<size_t>(kEntries)) << reverse;
     for (size_t i = 1; i < all.size(); ++i) {
       EXPECT_EQ(all[i - 1] < all[i], !reverse);
@@ -747,9 +749,10 @@ TEST_F(StoreTest, AListPageStopsAtItsByteBoundAndResumesExactly) {
   // Without values the same entries fit one page.
   request.keys_only = true;
   request.after.reset();
-  std::optional<std::string> cursor;
-  EXPECT_EQ(ListKeys(request, &cursor).size(), static_cast<size_t>(kEntries));
-  EXPECT_EQ(cursor, std::nullopt);
+  std::optional<std::string> resume_after;
+  EXPECT_EQ(ListKeys(request, &resume_after).size(),
+            static_cast<size_t>(kEntries));
+  EXPECT_EQ(resume_after, std::nullopt);
 }
 
 TEST_F(StoreTest, APageThatEndsTheRangeAtItsByteBoundHasNoCursor) {
@@ -760,19 +763,19 @@ TEST_F(StoreTest, APageThatEndsTheRangeAtItsByteBoundHasNoCursor) {
   request.limit = kMaxListLimit;
   for (bool reverse : {false, true}) {
     request.reverse = reverse;
-    std::optional<std::string> cursor;
-    const size_t page = ListKeys(request, &cursor).size();
-    ASSERT_NE(cursor, std::nullopt);  // 120 entries of 16 KiB pass 1 MiB
+    std::optional<std::string> resume_after;
+    const size_t page = ListKeys(request, &resume_after).size();
+    ASSERT_NE(resume_after, std::nullopt);  // 120 entries of 16 KiB pass 1 MiB
     // Left with exactly the first page's entries, the range ends where the
-    // page's bytes do: no cursor to an empty page.
+    // page's bytes do: no resume key to an empty page.
     CommitRequest trim;
     for (size_t j = page; j < 120; ++j) {
       trim.mutations.push_back(Delete(LargeName(
           reverse ? static_cast<int>(119 - j) : static_cast<int>(j))));
     }
     MustCommit(std::move(trim));
-    EXPECT_EQ(ListKeys(request, &cursor).size(), page) << reverse;
-    EXPECT_EQ(cursor, std::nullopt) << reverse;
+    EXPECT_EQ(ListKeys(request, &resume_after).size(), page) << reverse;
+    EXPECT_EQ(resume_after, std::nullopt) << reverse;
     SetLargeEntries(120);  // again, for the other direction
   }
 }
@@ -789,35 +792,36 @@ TEST_F(StoreTest, ListAndCountNeverScanMoreThanTheQuotaPaysFor) {
   }
   MustCommit(std::move(commit));
   const Selector all{std::string(1, '\0'), std::string(1, '\xff'), 0};
-  // Three operations left: a list of 10 gets a page of 3 and a cursor.
+  // Three operations left: a list of 10 gets a page of 3 and a resume key.
   SetLimits(Used() + 3, std::nullopt);
   ListRequest list;
   list.selector = all;
   list.limit = 10;
-  std::optional<std::string> cursor;
-  EXPECT_EQ(ListKeys(list, &cursor).size(), 3u);
-  EXPECT_NE(cursor, std::nullopt);
+  std::optional<std::string> resume_after;
+  EXPECT_EQ(ListKeys(list, &resume_after).size(), 3u);
+  EXPECT_NE(resume_after, std::nullopt);
   EXPECT_EQ(Request([&] {
               return store_->List(
-                  list, [](auto&) {}, &cursor);
+                  list, [](auto&) {}, &resume_after);
             }).code(),
             Code::kQuotaExceeded);
   // One operation left pays for counting 1,000 entries: the count stops
-  // there with a cursor, and resumes from it once the limit is raised.
+  // there with a resume key, and resumes from it once the limit is raised.
   SetLimits(Used() + 1, std::nullopt);
   uint64_t count = 0;
-  ASSERT_TRUE(Request([&] {
-                return store_->Count({all, std::nullopt}, &count, &cursor);
-              }).ok());
+  ASSERT_TRUE(
+      Request([&] {
+        return store_->Count({all, std::nullopt}, &count, &resume_after);
+      }).ok());
   EXPECT_EQ(count, 1000u);
-  ASSERT_NE(cursor, std::nullopt);
+  ASSERT_NE(resume_after, std::nullopt);
   EXPECT_EQ(Used(), *State().limits.ops_per_month);
   SetLimits(std::nullopt, std::nullopt);
   CountRequest rest{all, Key("k" + std::to_string(10000 + 999))};
   ASSERT_TRUE(
-      Request([&] { return store_->Count(rest, &count, &cursor); }).ok());
+      Request([&] { return store_->Count(rest, &count, &resume_after); }).ok());
   EXPECT_EQ(count, 500u);
-  EXPECT_EQ(cursor, std::nullopt);
+  EXPECT_EQ(resume_after, std::nullopt);
 }
 
 TEST_F(StoreTest, PurgeDeletesInBoundedBatches) {

@@ -1,7 +1,8 @@
-#include "request.h"
+#include "json_request.h"
 
 #include <gtest/gtest.h>
 
+#include "cursor.h"
 #include "kv_limits.h"
 
 namespace kv {

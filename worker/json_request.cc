@@ -1,4 +1,4 @@
-#include "request.h"
+#include "json_request.h"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
@@ -8,9 +8,11 @@
 
 #include "base64.h"
 #include "counter.h"
+#include "cursor.h"
 #include "json_parse.h"
 #include "key_codec.h"
 #include "kv_limits.h"
+#include "stored_value.h"
 
 namespace kv {
 namespace {
@@ -224,8 +226,21 @@ Status DecodeCounterText(const json::value& value, std::string_view what,
   return Status::OK();
 }
 
-// Reads the "value" (and "valueType") of a set into its stored form.
-// `values` holds the texts of the non-string values (ParseJsonWithValues).
+// Reads a base64 "value" of valueType "bytes" or "v8" into *data.
+Status DecodeBase64Value(const json::value& value, std::string_view what,
+                         std::string* data) {
+  const json::string* text = value.if_string();
+  if (text == nullptr || !DecodeBase64(*text, data)) {
+    return InvalidRequest(Str(what) +
+                          " must be a base64 string (standard alphabet, "
+                          "padded) for valueType \"bytes\" or \"v8\"");
+  }
+  return Status::OK();
+}
+
+// Reads the "value" (and "valueType") of a set into its stored form
+// (stored_value.h). `values` holds the texts of the non-string values
+// (ParseJsonWithValues).
 Status DecodeStoredValue(const json::object& object, std::string_view what,
                          std::vector<std::string>* values,
                          std::string* stored) {
@@ -239,8 +254,40 @@ Status DecodeStoredValue(const json::object& object, std::string_view what,
   if (type->value() == "u64") {
     return DecodeCounterText(*value, value_what, stored);
   }
-  return InvalidRequest(
-      Str(what) + ": valueType must be \"json\" (the default) or \"u64\"");
+  const bool bytes = type->value() == "bytes";
+  if (bytes || type->value() == "v8") {
+    std::string data;
+    KV_RETURN_IF_ERROR(DecodeBase64Value(*value, value_what, &data));
+    return bytes ? StoreBytesValue(data, value_what, stored)
+                 : StoreV8Value(data, value_what, stored);
+  }
+  return InvalidRequest(Str(what) +
+                        ": valueType must be \"json\" (the default), "
+                        "\"u64\", \"bytes\" or \"v8\"");
+}
+
+// Reads the optional "versionstampedKey" of a set: the key then gains the
+// commit's version as one more part, which must still fit kMaxKeyBytes.
+Status DecodeVersionstampedKey(const json::object& object,
+                               std::string_view what, Mutation* mutation) {
+  auto it = object.find("versionstampedKey");
+  if (it == object.end()) return Status::OK();
+  const bool* flag = it->value().if_bool();
+  if (flag == nullptr) {
+    return InvalidRequest(FieldPath(what, "versionstampedKey") +
+                          " must be true or false");
+  }
+  mutation->versionstamped_key = *flag;
+  if (*flag && mutation->key.size() + kVersionstampSuffixBytes > kMaxKeyBytes) {
+    return Status::Error(Code::kKeyTooLarge,
+                         FieldPath(what, "key") + " is " +
+                             std::to_string(mutation->key.size()) +
+                             " bytes encoded; with the versionstamp part (" +
+                             std::to_string(kVersionstampSuffixBytes) +
+                             " bytes) it must fit the key limit of " +
+                             std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  return Status::OK();
 }
 
 Status DecodeMutation(const json::value& value, std::string_view what,
@@ -254,7 +301,9 @@ Status DecodeMutation(const json::value& value, std::string_view what,
   if (*type == "set") {
     mutation->type = Mutation::Type::kSet;
     KV_RETURN_IF_ERROR(OnlyFields(
-        *object, {"type", "key", "value", "valueType", "expireIn"}, what));
+        *object,
+        {"type", "key", "value", "valueType", "expireIn", "versionstampedKey"},
+        what));
     KV_RETURN_IF_ERROR(
         DecodeStoredValue(*object, what, values, &mutation->value));
     KV_RETURN_IF_ERROR(DecodeExpireIn(*object, what, &mutation->expire_in_ms));
@@ -275,23 +324,10 @@ Status DecodeMutation(const json::value& value, std::string_view what,
                           ".type must be \"set\", \"delete\", \"sum\", "
                           "\"min\" or \"max\"");
   }
-  return EncodeKey(*key, Str(what) + ".key", &mutation->key);
-}
-
-Status CheckCommitSize(const CommitRequest& request) {
-  size_t bytes = 0;
-  for (const Check& check : request.checks) bytes += check.key.size();
-  for (const Mutation& mutation : request.mutations) {
-    bytes += mutation.key.size() + mutation.value.size();
-  }
-  if (bytes > kMaxCommitBytes) {
-    return Status::Error(Code::kCommitTooLarge,
-                         "the commit's keys and values are " +
-                             std::to_string(bytes) + " bytes; the limit is " +
-                             std::to_string(kMaxCommitBytes) +
-                             " bytes (800 KiB)");
-  }
-  return Status::OK();
+  KV_RETURN_IF_ERROR(EncodeKey(*key, Str(what) + ".key", &mutation->key));
+  return mutation->type == Mutation::Type::kSet
+             ? DecodeVersionstampedKey(*object, what, mutation)
+             : Status::OK();
 }
 
 // Decodes the body of a one-key route: {"key": Key} plus `extra` fields,
@@ -354,19 +390,6 @@ Status DecodeLimit(const json::object& limits, std::string_view name,
   return Status::OK();
 }
 
-uint32_t SelectorTag(std::string_view lower, std::string_view upper) {
-  uint32_t hash = 2166136261u;  // FNV-1a
-  auto mix = [&hash](std::string_view bytes) {
-    for (char c : bytes) {
-      hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
-    }
-  };
-  mix(lower);
-  mix(std::string_view("\xff\xff", 2));  // cannot occur inside a key
-  mix(upper);
-  return hash;
-}
-
 Status InvalidSelector(std::string why) {
   return Status::Error(
       Code::kInvalidSelector,
@@ -413,25 +436,6 @@ Status DecodeSelector(const json::object& object, Selector* selector) {
     KV_RETURN_IF_ERROR(bound(end_it->value(), "end", &selector->upper));
   selector->tag = SelectorTag(selector->lower, selector->upper);
   return Status::OK();
-}
-
-// Reads a cursor of MakeCursor; true when it belongs to `selector` and its
-// key lies inside the selector's range.
-bool ParseCursor(std::string_view cursor, const Selector& selector,
-                 std::string* last) {
-  std::string text(cursor);
-  for (char& c : text) {
-    if (c == '+' || c == '/' || c == '=') return false;
-    c = c == '-' ? '+' : c == '_' ? '/' : c;
-  }
-  text.append((4 - text.size() % 4) % 4, '=');
-  std::string raw;
-  if (!DecodeBase64(text, &raw) || raw.size() < 5) return false;
-  uint32_t tag = 0;
-  for (int i = 0; i < 4; ++i) tag = tag << 8 | static_cast<uint8_t>(raw[i]);
-  *last = raw.substr(4);
-  return tag == selector.tag && *last >= selector.lower &&
-         *last < selector.upper;
 }
 
 // Reads the optional "cursor" of a list or count body into *after.
@@ -489,13 +493,15 @@ Status DecodeSet(std::string_view body, CommitRequest* request) {
   json::value body_json;
   std::vector<std::string> values;
   Mutation mutation{Mutation::Type::kSet, {}, {}, std::nullopt};
-  KV_RETURN_IF_ERROR(DecodeKeyBody(body, &resource,
-                                   {"key", "value", "valueType", "expireIn"},
-                                   &body_json, &mutation.key, &values));
-  KV_RETURN_IF_ERROR(DecodeStoredValue(body_json.get_object(), kTopLevel,
-                                       &values, &mutation.value));
-  KV_RETURN_IF_ERROR(DecodeExpireIn(body_json.get_object(), kTopLevel,
-                                    &mutation.expire_in_ms));
+  KV_RETURN_IF_ERROR(DecodeKeyBody(
+      body, &resource,
+      {"key", "value", "valueType", "expireIn", "versionstampedKey"},
+      &body_json, &mutation.key, &values));
+  const json::object& object = body_json.get_object();
+  KV_RETURN_IF_ERROR(
+      DecodeStoredValue(object, kTopLevel, &values, &mutation.value));
+  KV_RETURN_IF_ERROR(DecodeExpireIn(object, kTopLevel, &mutation.expire_in_ms));
+  KV_RETURN_IF_ERROR(DecodeVersionstampedKey(object, kTopLevel, &mutation));
   request->mutations.push_back(std::move(mutation));
   return Status::OK();
 }
@@ -534,7 +540,7 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
     KV_RETURN_IF_ERROR(DecodeMutation((*mutations)[i], Indexed("mutations", i),
                                       &values, &request->mutations[i]));
   }
-  return CheckCommitSize(*request);
+  return CheckCommitLimits(*request);
 }
 
 Status DecodeList(std::string_view body, ListRequest* request) {
@@ -597,20 +603,6 @@ Status DecodeSettings(std::string_view body, SettingsRequest* request) {
         DecodeLimit(*limits, "storageBytes", &request->storage_bytes));
   }
   return Status::OK();
-}
-
-std::string MakeCursor(const Selector& selector, std::string_view last) {
-  std::string raw;
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    raw.push_back(static_cast<char>(selector.tag >> shift));
-  }
-  raw.append(last);
-  std::string cursor;
-  AppendBase64(raw, &cursor);
-  // URL-safe and unpadded, so it can sit in a query string as it is.
-  while (!cursor.empty() && cursor.back() == '=') cursor.pop_back();
-  for (char& c : cursor) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return cursor;
 }
 
 }  // namespace kv

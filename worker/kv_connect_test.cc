@@ -1,0 +1,411 @@
+// KV Connect's operations through Handle, on native SQLite: the protobuf
+// built and read with protozero, as Deno's clients would send it, and the
+// same store read back through the JSON API.
+
+#include "kv_connect.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
+
+#include "service.h"
+#include "sqlite_storage.h"
+
+namespace kv {
+namespace {
+
+using nlohmann::json;
+using protozero::pbf_reader;
+using protozero::pbf_writer;
+
+// V8-serialized values (docs/design/kv-connect.md section 13).
+const std::string kV8Hi("\xff\x0f\x22\x02hi", 6);  // "hi"
+const std::string kV8ObjectA1("\xff\x0f\x6f\x22\x01\x61\x49\x02\x7b\x01",
+                              10);                               // {a:1}
+const std::string kV8Date0("\xff\x0f\x44\0\0\0\0\0\0\0\0", 11);  // Date(0)
+// ["k"] and ["k", 1n] encoded (docs/key-encoding.md).
+const std::string kKeyK("\x02k\x00", 3);
+
+std::string Le64(uint64_t value) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
+  return bytes;
+}
+
+// A Mutation message.
+std::string MutationOf(const std::string& key, int type,
+                       const std::string& data = "", int encoding = 0,
+                       int64_t expire_at_ms = 0) {
+  std::string out;
+  pbf_writer mutation(out);
+  mutation.add_bytes(1, key);
+  if (encoding != 0) {
+    pbf_writer value(mutation, 2);
+    value.add_bytes(1, data);
+    value.add_enum(2, encoding);
+  }
+  mutation.add_enum(3, type);
+  if (expire_at_ms != 0) mutation.add_int64(4, expire_at_ms);
+  return out;
+}
+
+// An AtomicWrite of `mutations` and checks (key, versionstamp bytes).
+std::string WriteOf(
+    const std::vector<std::string>& mutations,
+    const std::vector<std::pair<std::string, std::string>>& checks = {}) {
+  std::string out;
+  pbf_writer write(out);
+  for (const auto& [key, stamp] : checks) {
+    pbf_writer check(write, 1);
+    check.add_bytes(1, key);
+    if (!stamp.empty()) check.add_bytes(2, stamp);
+  }
+  for (const std::string& mutation : mutations) write.add_message(2, mutation);
+  return out;
+}
+
+std::string ReadOf(const std::string& start, const std::string& end,
+                   int64_t limit, bool reverse = false) {
+  std::string out;
+  pbf_writer read(out);
+  pbf_writer range(read, 1);
+  range.add_bytes(1, start);
+  range.add_bytes(2, end);
+  range.add_int64(3, limit);
+  if (reverse) range.add_bool(4, true);
+  return out;
+}
+
+struct Entry {
+  std::string key, value, versionstamp;
+  int encoding = 0;
+};
+
+Entry ParseEntry(pbf_reader entry) {
+  Entry out;
+  while (entry.next()) {
+    switch (entry.tag()) {
+      case 1:
+        out.key = entry.get_string();
+        break;
+      case 2:
+        out.value = entry.get_string();
+        break;
+      case 3:
+        out.encoding = entry.get_enum();
+        break;
+      case 4:
+        out.versionstamp = entry.get_string();
+        break;
+      default:
+        entry.skip();
+    }
+  }
+  return out;
+}
+
+class KvConnectTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(SqliteStorage::Open(":memory:", &storage_).ok());
+    store_ = std::make_unique<Store>(storage_.get());
+    ASSERT_TRUE(store_->Migrate().ok());
+    Call("create", json{{"credential", std::string(64, 'f')}}.dump());
+    ASSERT_EQ(last_status_, 200);
+  }
+
+  std::string Call(const std::string& operation, const std::string& body) {
+    Response response;
+    EXPECT_TRUE(storage_
+                    ->Transaction([&] {
+                      response = Handle(store_.get(),
+                                        {operation, std::string(32, '\xff'),
+                                         body, now_ms_, deferred_, state_row_});
+                      return !response.failed;
+                    })
+                    .ok());
+    if (!response.failed) deferred_ = response.deferred_operations;
+    state_row_ = response.failed ? std::string() : response.state_row;
+    last_status_ = response.http_status;
+    return response.body;
+  }
+
+  // Writes and returns AtomicWriteOutput's (status, versionstamp).
+  std::pair<int, std::string> Write(const std::string& body) {
+    const std::string out = Call("kvc_atomic_write", body);
+    EXPECT_EQ(last_status_, 200) << out;
+    std::pair<int, std::string> result{0, ""};
+    pbf_reader output(out);
+    while (output.next()) {
+      if (output.tag() == 1)
+        result.first = output.get_enum();
+      else if (output.tag() == 2)
+        result.second = output.get_string();
+      else
+        output.skip();
+    }
+    return result;
+  }
+
+  // Reads one range; checks the output's status fields.
+  std::vector<Entry> Read(const std::string& body) {
+    const std::string out = Call("kvc_snapshot_read", body);
+    EXPECT_EQ(last_status_, 200) << out;
+    std::vector<Entry> entries;
+    bool strong = false;
+    int status = 0;
+    int ranges = 0;
+    pbf_reader output(out);
+    while (output.next()) {
+      if (output.tag() == 1) {
+        ++ranges;
+        pbf_reader range = output.get_message();
+        while (range.next(1))
+          entries.push_back(ParseEntry(range.get_message()));
+      } else if (output.tag() == 4) {
+        strong = output.get_bool();
+      } else if (output.tag() == 8) {
+        status = output.get_enum();
+      } else {
+        output.skip();
+      }
+    }
+    EXPECT_TRUE(strong);
+    EXPECT_EQ(status, 1);
+    EXPECT_EQ(ranges, 1);  // one range asked, one answered, even empty
+    return entries;
+  }
+
+  json Json(const std::string& operation, const json& body) {
+    return json::parse(Call(operation, body.dump()));
+  }
+
+  std::unique_ptr<SqliteStorage> storage_;
+  std::unique_ptr<Store> store_;
+  int last_status_ = 0;
+  uint64_t deferred_ = 0;
+  std::string state_row_;
+  int64_t now_ms_ = int64_t{1795694400} * 1000;
+};
+
+TEST_F(KvConnectTest, SetAndReadBackInEachEncoding) {
+  const auto [status, stamp] =
+      Write(WriteOf({MutationOf(kKeyK, 1, kV8ObjectA1, 1)}));
+  EXPECT_EQ(status, 1);
+  ASSERT_EQ(stamp.size(), 10u);
+  std::vector<Entry> entries = Read(ReadOf(kKeyK, kKeyK + '\0', 1));
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].key, kKeyK);
+  EXPECT_EQ(entries[0].encoding, 1);
+  EXPECT_EQ(entries[0].value, kV8ObjectA1);
+  EXPECT_EQ(entries[0].versionstamp, stamp);
+
+  // The JSON API reads the same entry, with the same version.
+  const json got = Json("get", {{"keys", {{"k"}}}});
+  EXPECT_EQ(got["entries"][0]["value"], json::parse(R"({"a":1})"));
+  std::string hex;
+  for (unsigned char c : stamp) {
+    hex += "0123456789abcdef"[c >> 4];
+    hex += "0123456789abcdef"[c & 15];
+  }
+  EXPECT_EQ(got["entries"][0]["version"], hex);
+
+  // A KvU64, raw bytes and a Date (no JSON form) round-trip exactly.
+  for (const auto& [data, encoding] : std::vector<std::pair<std::string, int>>{
+           {Le64(42), 2}, {std::string("\x00\xff\x01", 3), 3}, {kV8Date0, 1}}) {
+    Write(WriteOf({MutationOf(kKeyK, 1, data, encoding)}));
+    entries = Read(ReadOf(kKeyK, kKeyK + '\0', 1));
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].value, data);
+    EXPECT_EQ(entries[0].encoding, encoding);
+  }
+  // The JSON API shows the Date's bytes losslessly.
+  const json date = Json("get", {{"keys", {{"k"}}}})["entries"][0];
+  EXPECT_EQ(date["valueType"], "v8");
+  EXPECT_EQ(date["value"], "/w9EAAAAAAAAAAA=");
+}
+
+TEST_F(KvConnectTest, CountersAreSharedWithTheJsonApi) {
+  Json("set", {{"key", {"k"}}, {"value", "5"}, {"valueType", "u64"}});
+  Write(WriteOf({MutationOf(kKeyK, 3, Le64(2), 2)}));  // sum
+  EXPECT_EQ(Json("get", {{"keys", {{"k"}}}})["entries"][0]["value"], "7");
+  Write(WriteOf({MutationOf(kKeyK, 4, Le64(9), 2)}));  // max
+  const std::vector<Entry> entries = Read(ReadOf(kKeyK, kKeyK + '\0', 1));
+  EXPECT_EQ(entries.at(0).value, Le64(9));
+  EXPECT_EQ(entries.at(0).encoding, 2);
+}
+
+TEST_F(KvConnectTest, ChecksCompareVersionstamps) {
+  const std::string stamp =
+      Write(WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1)})).second;
+  // Must not exist: fails, and reports the check.
+  std::string out =
+      Call("kvc_atomic_write", WriteOf({MutationOf(kKeyK, 2)}, {{kKeyK, ""}}));
+  pbf_reader output(out);
+  ASSERT_TRUE(output.next(1));
+  EXPECT_EQ(output.get_enum(), 2);
+  ASSERT_TRUE(output.next(4));
+  const auto failed = output.get_packed_uint32();
+  EXPECT_EQ(std::vector<uint32_t>(failed.begin(), failed.end()),
+            std::vector<uint32_t>{0});
+  // The right versionstamp: applies.
+  EXPECT_EQ(Write(WriteOf({MutationOf(kKeyK, 2)}, {{kKeyK, stamp}})).first, 1);
+  EXPECT_TRUE(Read(ReadOf(kKeyK, kKeyK + '\0', 1)).empty());
+}
+
+TEST_F(KvConnectTest, RangesReadInEitherDirection) {
+  std::vector<std::string> mutations;
+  for (char c = 'a'; c <= 'e'; ++c) {
+    mutations.push_back(
+        MutationOf(std::string("\x02") + c + '\0', 1, kV8Hi, 1));
+  }
+  Write(WriteOf(mutations));
+  const std::vector<Entry> forward = Read(ReadOf("\x02", "\x03", 3));
+  ASSERT_EQ(forward.size(), 3u);
+  EXPECT_EQ(forward[2].key, std::string("\x02"
+                                        "c\0",
+                                        3));
+  const std::vector<Entry> reverse = Read(ReadOf("\x02", "\x03", 2, true));
+  ASSERT_EQ(reverse.size(), 2u);
+  EXPECT_EQ(reverse[0].key, std::string("\x02"
+                                        "e\0",
+                                        3));
+}
+
+TEST_F(KvConnectTest, VersionstampedKeysGainTheCommitsVersion) {
+  const std::string stamp =
+      Write(WriteOf({MutationOf(kKeyK, 9, kV8Hi, 1)})).second;
+  const json listed = Json("list", {{"prefix", {"k"}}});
+  ASSERT_EQ(listed["entries"].size(), 1u);
+  const json key = listed["entries"][0]["key"];
+  ASSERT_EQ(key.size(), 2u);
+  EXPECT_EQ(key[1], listed["entries"][0]["version"]);
+  EXPECT_EQ(stamp.size(), 10u);
+}
+
+TEST_F(KvConnectTest, ExpiryIsAnAbsoluteDeadline) {
+  Write(WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1, now_ms_ + 1000)}));
+  EXPECT_EQ(Json("get", {{"keys", {{"k"}}}})["entries"][0]["expiresAt"],
+            now_ms_ + 1000);
+  now_ms_ += 1000;
+  EXPECT_TRUE(Read(ReadOf(kKeyK, kKeyK + '\0', 1)).empty());
+}
+
+TEST_F(KvConnectTest, WatchFramesReportEveryKey) {
+  Write(WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1)}));
+  std::string body;
+  {
+    pbf_writer watch(body);
+    for (const std::string& key : {kKeyK, std::string("\x02z\0", 3)}) {
+      pbf_writer watch_key(watch, 1);
+      watch_key.add_bytes(1, key);
+    }
+  }
+  const std::string frame = Call("kvc_watch", body);
+  ASSERT_EQ(last_status_, 200) << frame;
+  ASSERT_GE(frame.size(), 4u);
+  uint32_t length = 0;
+  for (int i = 3; i >= 0; --i) length = length << 8 | uint8_t(frame[i]);
+  ASSERT_EQ(length, frame.size() - 4);
+  pbf_reader output(frame.data() + 4, frame.size() - 4);
+  ASSERT_TRUE(output.next(1));
+  EXPECT_EQ(output.get_enum(), 1);
+  std::vector<std::pair<bool, bool>> keys;  // (changed, has entry)
+  while (output.next(2)) {
+    pbf_reader key = output.get_message();
+    std::pair<bool, bool> seen{false, false};
+    while (key.next()) {
+      if (key.tag() == 1)
+        seen.first = key.get_bool();
+      else if (key.tag() == 2) {
+        seen.second = true;
+        key.skip();
+      } else
+        key.skip();
+    }
+    keys.push_back(seen);
+  }
+  EXPECT_EQ(keys,
+            (std::vector<std::pair<bool, bool>>{{true, true}, {true, false}}));
+}
+
+// Each bad request gets a 4xx with a plain-text reason, and writes nothing.
+TEST_F(KvConnectTest, BadRequestsAreRefusedWhole) {
+  const std::string good = MutationOf(kKeyK, 1, kV8Hi, 1);
+  std::string wrong_wire_type;
+  {
+    pbf_writer write(wrong_wire_type);
+    write.add_uint32(2, 7);  // mutations as a varint
+  }
+  std::string enqueue;
+  {
+    pbf_writer write(enqueue);
+    write.add_message(2, good);
+    pbf_writer message(write, 3);
+    message.add_bytes(1, kV8Hi);
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"truncated", WriteOf({good}).substr(0, 5)},
+      {"length past the body", std::string("\x12\x7f\x0a", 3)},
+      {"wrong wire type", wrong_wire_type},
+      {"unknown mutation type",
+       WriteOf({good, MutationOf(kKeyK, 6, kV8Hi, 1)})},
+      {"V8 bytes that do not parse",
+       WriteOf({MutationOf(kKeyK, 1, "\xff\x0f\xee", 1)})},
+      {"unknown encoding", WriteOf({MutationOf(kKeyK, 1, kV8Hi, 7)})},
+      {"KvU64 of 7 bytes", WriteOf({MutationOf(kKeyK, 1, "1234567", 2)})},
+      {"sum of a V8 number", WriteOf({MutationOf(kKeyK, 3, kV8Hi, 1)})},
+      {"set without a value", WriteOf({MutationOf(kKeyK, 1)})},
+      {"key not canonical", WriteOf({MutationOf("\x02k", 1, kV8Hi, 1)})},
+      {"empty key", WriteOf({MutationOf("", 1, kV8Hi, 1)})},
+      {"key past the limit",
+       WriteOf(
+           {MutationOf("\x02" + std::string(2048, 'k') + '\0', 1, kV8Hi, 1)})},
+      {"value past 16 KiB",
+       WriteOf({MutationOf(kKeyK, 1, std::string(16385, 'x'), 3)})},
+      {"bad check versionstamp", WriteOf({good}, {{kKeyK, "short"}})},
+      {"negative deadline", WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1, -5)})},
+      {"enqueue", enqueue},
+  };
+  for (const auto& [name, body] : cases) {
+    const std::string out = Call("kvc_atomic_write", body);
+    EXPECT_GE(last_status_, 400) << name;
+    EXPECT_LT(last_status_, 500) << name;
+    EXPECT_FALSE(out.empty()) << name;
+    EXPECT_EQ(out.find('{'), std::string::npos) << name << ": " << out;
+  }
+  EXPECT_TRUE(Read(ReadOf(kKeyK, kKeyK + '\0', 1)).empty());
+
+  for (const std::string& body :
+       {ReadOf(kKeyK, kKeyK + '\0', 0), ReadOf(kKeyK, kKeyK + '\0', 1001),
+        std::string("\x0a\x05\x08", 3)}) {
+    Call("kvc_snapshot_read", body);
+    EXPECT_EQ(last_status_, 400);
+  }
+  Call("kvc_watch", "");
+  EXPECT_EQ(last_status_, 400);  // no keys
+}
+
+TEST_F(KvConnectTest, AReadPastItsByteBoundIsRefusedNotCut) {
+  // 300 entries of 16 KiB: 4.8 MiB, past kMaxSnapshotReadBytes.
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<std::string> mutations;
+    for (int i = 0; i < 100; ++i) {
+      const int n = batch * 100 + i;
+      std::string key = "\x02" + std::to_string(1000 + n) + '\0';
+      mutations.push_back(MutationOf(key, 1, std::string(16000, 'v'), 3));
+    }
+    // Two commits of 800 KB, under kMaxCommitBytes.
+    Write(WriteOf({mutations.begin(), mutations.begin() + 50}));
+    Write(WriteOf({mutations.begin() + 50, mutations.end()}));
+  }
+  Call("kvc_snapshot_read", ReadOf("\x02", "\x03", 300));
+  EXPECT_EQ(last_status_, 400);
+  EXPECT_EQ(Read(ReadOf("\x02", "\x03", 200)).size(), 200u);
+}
+
+}  // namespace
+}  // namespace kv

@@ -1,0 +1,105 @@
+// The neutral request model: what every wire format decodes into.
+//
+// The JSON API (json_request.h) and KV Connect's protobuf (kv_connect.h) are
+// decoders at the edge of the core; each turns its bytes into these types,
+// validated against kv_limits.h, and Store (store.h) runs them knowing
+// neither format. Keys are encoded (docs/key-encoding.md); values are in
+// their stored form (stored_value.h).
+
+#ifndef KV_WORKER_MODEL_H_
+#define KV_WORKER_MODEL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kv_limits.h"
+#include "status.h"
+
+namespace kv {
+
+struct ReadRequest {
+  std::vector<std::string> keys;  // encoded
+};
+
+struct Check {
+  std::string key;                     // encoded
+  std::optional<std::string> version;  // 20 hex digits; nullopt: no entry
+};
+
+struct Mutation {
+  // kSum, kMin and kMax apply a u64 operand to a counter (counter.h).
+  enum class Type { kSet, kDelete, kSum, kMin, kMax };
+  Type type;
+  std::string key;    // encoded
+  std::string value;  // stored form (stored_value.h): the value, or operand
+  // For kSet: lifetime from the request's time, if limited. 0 or less: the
+  // entry is written already expired (KV Connect's past deadlines).
+  std::optional<int64_t> expire_in_ms;
+  // For kSet: the key written is `key` plus one string part, the commit's
+  // version (kVersionstampSuffixBytes more bytes), as Deno KV's versionstamped
+  // keys are.
+  bool versionstamped_key = false;
+};
+
+struct CommitRequest {
+  std::vector<Check> checks;
+  std::vector<Mutation> mutations;
+};
+
+// Bytes a versionstamped key gains: a string part of 20 hex digits
+// (0x02, the digits, 0x00).
+constexpr size_t kVersionstampSuffixBytes = 22;
+
+// Checks the limits every commit shares, whichever format it came in:
+// kMaxCommitBytes over all keys and values, kMaxCommitKeyBytes over the keys
+// of valued mutations. (Counts and per-key limits are checked as decoded.)
+Status CheckCommitLimits(const CommitRequest& request);
+
+// A key range: encoded keys k with lower <= k < upper. `tag` identifies the
+// selector as the user gave it, so a cursor can be tied to it (cursor.h).
+struct Selector {
+  std::string lower;
+  std::string upper;
+  uint32_t tag = 0;
+};
+
+// A count of `selector`, resumed after the key `after` when it is set.
+struct CountRequest {
+  Selector selector;
+  std::optional<std::string> after;  // the last key counted before
+};
+
+struct ListRequest {
+  Selector selector;
+  size_t limit = 0;
+  bool reverse = false;
+  bool keys_only = false;
+  std::optional<std::string> after;  // the last key returned before
+  // Key and value bytes after which a page ends early (with a resume key).
+  size_t max_page_bytes = kMaxListPageBytes;
+  // For formats without cursors (KV Connect's ranges): a page that the
+  // quota or max_page_bytes would end early is refused instead, since a
+  // short page would read as the end of the range.
+  bool whole_page = false;
+};
+
+// Limits of a store; nullopt means unlimited.
+struct Limits {
+  std::optional<uint64_t> ops_per_month;
+  std::optional<uint64_t> storage_bytes;
+};
+
+// Settings the Worker gives a store (internal operations). Each field that
+// is absent stays as it is.
+struct SettingsRequest {
+  std::optional<std::string> credential;  // raw SHA-256 bytes
+  std::optional<std::optional<uint64_t>> ops_per_month;
+  std::optional<std::optional<uint64_t>> storage_bytes;
+};
+
+}  // namespace kv
+
+#endif  // KV_WORKER_MODEL_H_

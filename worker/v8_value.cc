@@ -73,6 +73,9 @@ constexpr uint32_t kOldestVersion = 13;  // the first with kHostObject
 constexpr uint32_t kLatestVersion = 16;
 constexpr uint32_t kWrittenVersion = 15;
 constexpr uint32_t kFirstVersionWithViewFlags = 14;
+// Version 16 writes ArrayBuffers' and views' lengths and offsets as 64-bit
+// varints (a resizable buffer's maximum may pass 4 GiB).
+constexpr uint32_t kFirstVersionWith64BitSizes = 16;
 
 // The largest array index: 2^32 - 2.
 constexpr uint32_t kMaxArrayIndex = 4294967294u;
@@ -342,7 +345,7 @@ class V8Reader {
   // An ArrayBuffer read, which a view may follow.
   struct Buffer {
     uint32_t id;
-    uint32_t length;
+    uint64_t length;
     bool resizable;
   };
 
@@ -395,6 +398,34 @@ class V8Reader {
                    " is a varint longer than 5 bytes");
   }
 
+  Status ReadVarint64(uint64_t* value, std::string_view what) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (p_ == end_) return Truncated(what);
+      const uint8_t byte = *p_++;
+      result |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if (!(byte & 0x80)) {
+        *value = result;
+        return Status::OK();
+      }
+    }
+    return Invalid(std::string(what) + " ending at byte " +
+                   std::to_string(Offset()) +
+                   " is a varint longer than 10 bytes");
+  }
+
+  // An ArrayBuffer's or a view's length or offset: 32 bits before version
+  // 16, 64 since.
+  Status ReadSize(uint64_t* value, std::string_view what) {
+    if (version_ >= kFirstVersionWith64BitSizes) {
+      return ReadVarint64(value, what);
+    }
+    uint32_t narrow;
+    KV_RETURN_IF_ERROR(ReadVarint(&narrow, what));
+    *value = narrow;
+    return Status::OK();
+  }
+
   Status ReadDouble(double* value) {
     if (Left() < 8) return Truncated("a double");
     uint64_t bits = 0;
@@ -405,7 +436,7 @@ class V8Reader {
   }
 
   // Takes `n` bytes, which a length at byte `at` declared.
-  Status Take(uint32_t n, size_t at, std::string_view what,
+  Status Take(uint64_t n, size_t at, std::string_view what,
               const uint8_t** data) {
     if (n > Left()) {
       return Invalid(std::string(what) + " " + std::to_string(n) + " at byte " +
@@ -642,12 +673,12 @@ class V8Reader {
         NotJson();
         const uint32_t id = NewId();
         const size_t length_at = Offset();
-        uint32_t length;
-        KV_RETURN_IF_ERROR(ReadVarint(&length, "an ArrayBuffer's length"));
+        uint64_t length;
+        KV_RETURN_IF_ERROR(ReadSize(&length, "an ArrayBuffer's length"));
         if (tag == kResizableArrayBuffer) {
-          uint32_t max_length;
+          uint64_t max_length;
           KV_RETURN_IF_ERROR(
-              ReadVarint(&max_length, "an ArrayBuffer's maximum length"));
+              ReadSize(&max_length, "an ArrayBuffer's maximum length"));
           if (length > max_length) {
             return Invalid("the resizable ArrayBuffer at byte " +
                            std::to_string(at) + " is longer than its maximum");
@@ -718,10 +749,11 @@ class V8Reader {
   Status ReadView(const Buffer& buffer) {
     const size_t at = Offset() - 1;
     NewId();
-    uint32_t subtag, offset, length, flags = 0;
+    uint32_t subtag, flags = 0;
+    uint64_t offset, length;
     KV_RETURN_IF_ERROR(ReadVarint(&subtag, "a view's type"));
-    KV_RETURN_IF_ERROR(ReadVarint(&offset, "a view's byte offset"));
-    KV_RETURN_IF_ERROR(ReadVarint(&length, "a view's byte length"));
+    KV_RETURN_IF_ERROR(ReadSize(&offset, "a view's byte offset"));
+    KV_RETURN_IF_ERROR(ReadSize(&length, "a view's byte length"));
     if (version_ >= kFirstVersionWithViewFlags) {
       KV_RETURN_IF_ERROR(ReadVarint(&flags, "a view's flags"));
     }

@@ -9,7 +9,8 @@
 // for the value JSON.parse makes of the text.
 //
 // The bytes read (tags are single bytes; varint is unsigned LEB128, at most
-// 5 bytes; zigzag as V8's; double is 8 bytes little-endian):
+// 5 bytes, except ArrayBuffers' and views' sizes in version 16, which are
+// 64-bit; zigzag as V8's; double is 8 bytes little-endian):
 //
 //   serialized := 0xFF version value 0x00*       version: varint 13..16
 //   value      := 0x00* ('?' varint 0x00*)* item  (padding and V8's

@@ -222,9 +222,10 @@ TEST(V8ValueTest, ReadsEveryFormOfTheJsonSubset) {
       // Padding before tags and after the value; object-count hints.
       {"ff0f0000410200490200003f0349040000240002000000", "[1,2]"},
       {"ff0f3f0030", "null"},
-      // Versions 13 and 14.
+      // Versions 13, 14 and 16 (Deno 2.9's).
       {"ff0d30", "null"},
       {"ff0e54", "true"},
+      {"ff10410249024904240002", "[1,2]"},
       // A two-byte string whose code units all fit one byte.
       {"ff0f63046100e900", "\"a\xC3\xA9\""},
       // Keys as 'U', as 'N' (integral, fractional, -0) and as strings.
@@ -282,6 +283,31 @@ TEST(V8ValueTest, ValidValuesWithNoJsonForm) {
     EXPECT_TRUE(c.status.ok()) << hex << ": " << c.status.message();
     EXPECT_FALSE(c.is_json) << hex << " gave " << c.json;
     EXPECT_TRUE(c.json.empty());
+  }
+}
+
+// Version 16 writes ArrayBuffers' and views' sizes as 64-bit varints; before
+// it they are 32-bit.
+TEST(V8ValueTest, ReadsVersion16SizesAs64Bits) {
+  // A resizable buffer of 4 bytes and at most 2^33, and a length-tracking
+  // view of it.
+  const std::string big_max = "7e04808080802000000000";
+  const std::string view = "5642000003";
+  for (const std::string& hex : {"ff10" + big_max, "ff10" + big_max + view}) {
+    const Converted c = ToJson(FromHex(hex));
+    EXPECT_TRUE(c.status.ok()) << hex << ": " << c.status.message();
+    EXPECT_FALSE(c.is_json);
+  }
+  // Version 15 reads 32 bits of that maximum: 0, less than the length.
+  const Converted v15 = ToJson(FromHex("ff0f" + big_max));
+  EXPECT_FALSE(v15.status.ok());
+  ExpectConsistent(v15, FromHex("ff0f" + big_max));
+  // Offsets and lengths past 4 GiB are still checked against the buffer.
+  for (const char* hex : {"ff104202010256428080808010000000",
+                          "ff104202010256420080808080100000"}) {
+    const Converted c = ToJson(FromHex(hex));
+    EXPECT_FALSE(c.status.ok()) << hex;
+    ExpectConsistent(c, FromHex(hex));
   }
 }
 

@@ -1,25 +1,90 @@
 // The atomic operation builder: checks and mutations collected call by call,
 // sent as one commit.
 
-import { encodeCheck, encodeKey, setMutation, toU64 } from './wire.js';
+import { describe } from './errors.js';
+import { MAX_CHECKS, MAX_COMMIT_KEY_BYTES, MAX_MUTATIONS } from './limits.js';
+import { encodedKeyPartsLength } from './sizes.js';
+import { encodeCheck, encodeKey, KvU64, sentKeyParts, setMutation, toU64 } from './wire.js';
 
-/** Collects checks and mutations; validates each at the call that adds it, so the stack points at it. */
+const MUTATION_TYPES = 'the types are "set", "delete", "sum", "min" and "max"';
+
+/**
+ * Collects checks and mutations; validates each at the call that adds it, so
+ * the stack points at it. What concerns the whole commit (Deno KV's limits on
+ * checks, mutations and key bytes) is checked by commit(), before sending.
+ */
 export class AtomicOperation {
   #checks = [];
   #mutations = [];
+  #keyBytes = 0; // encoded key bytes of the mutations that write a value
   #send;
 
+  /** Made by kv.atomic(); `send(body)` posts the commit. */
   constructor(send) {
+    if (typeof send !== 'function') {
+      throw new TypeError('an AtomicOperation is made by kv.atomic(), not constructed directly');
+    }
     this.#send = send;
   }
 
+  /** Adds checks: `{key, versionstamp}` (Deno KV) or `{key, version}`; null means "has no entry". */
   check(...checks) {
     for (const check of checks) this.#checks.push(encodeCheck(check, `checks[${this.#checks.length}]`));
     return this;
   }
 
+  /**
+   * Adds mutations in Deno KV's shape: `{type: "set", key, value, expireIn?}`,
+   * `{type: "delete", key}`, `{type: "sum" | "min" | "max", key, value: KvU64}`.
+   * Errors start with Deno KV's messages.
+   */
+  mutate(...mutations) {
+    for (const mutation of mutations) this.#mutate(mutation, `mutations[${this.#mutations.length}]`);
+    return this;
+  }
+
+  #mutate(mutation, path) {
+    if (typeof mutation !== 'object' || mutation === null) {
+      throw new TypeError(`${path} must be a mutation object like {type: "set", key, value}, got ${describe(mutation)}`);
+    }
+    const { type } = mutation;
+    switch (type) {
+      case 'delete':
+        if (mutation.value) {
+          throw new TypeError(`Invalid mutation 'delete' with value: ${path} is a delete, which takes no value`);
+        }
+        return this.delete(mutation.key);
+      case 'set':
+      case 'sum':
+      case 'min':
+      case 'max':
+        if (!Object.hasOwn(mutation, 'value')) {
+          throw new TypeError(`Invalid mutation '${type}' without value: ${path} has no value`);
+        }
+        break;
+      default:
+        throw new TypeError(`Invalid mutation type: ${path}.type is ${describe(type)}; ${MUTATION_TYPES}`);
+    }
+    if (type === 'set') {
+      const options = typeof mutation.expireIn === 'number' ? { expireIn: mutation.expireIn } : undefined;
+      return this.set(mutation.key, mutation.value, options);
+    }
+    if (!(mutation.value instanceof KvU64)) {
+      // Deno would apply a sum of plain numbers or bigints to a number or
+      // bigint value; this store's counters are u64 only.
+      throw new TypeError(
+        `Invalid mutation '${type}': ${path}.value is ${describe(mutation.value)}; ` +
+          `"${type}" mutations take a KvU64 (e.g. new KvU64(1n)): this store's counters are unsigned 64-bit integers`,
+      );
+    }
+    return this.#counter(type, mutation.key, mutation.value);
+  }
+
   set(key, value, options) {
-    this.#mutations.push(setMutation(key, value, options, `mutations[${this.#mutations.length}]`));
+    const path = `mutations[${this.#mutations.length}]`;
+    const mutation = setMutation(key, value, options, path);
+    this.#keyBytes += encodedKeyPartsLength(sentKeyParts(key));
+    this.#mutations.push(mutation);
     return this;
   }
 
@@ -42,6 +107,7 @@ export class AtomicOperation {
     const path = `mutations[${this.#mutations.length}]`;
     const value = toU64(n, `${path}.value`).value.toString();
     this.#mutations.push({ type, key: encodeKey(key, `${path}.key`), value });
+    this.#keyBytes += encodedKeyPartsLength(key);
     return this;
   }
 
@@ -56,8 +122,27 @@ export class AtomicOperation {
   }
 
   async #sendCommit() {
+    this.#checkLimits();
     const answer = await this.#send({ checks: this.#checks, mutations: this.#mutations });
-    return answer.ok ? { ok: true, version: answer.version } : { ok: false, failedChecks: answer.failedChecks };
+    return answer.ok
+      ? { ok: true, version: answer.version, versionstamp: answer.version }
+      : { ok: false, failedChecks: answer.failedChecks };
+  }
+
+  // Deno KV's limits of one commit, with its messages (TypeError, as Deno throws).
+  #checkLimits() {
+    if (this.#checks.length > MAX_CHECKS) {
+      throw new TypeError(`Too many checks (max ${MAX_CHECKS}): this commit has ${this.#checks.length}; split it`);
+    }
+    if (this.#mutations.length > MAX_MUTATIONS) {
+      throw new TypeError(`Too many mutations (max ${MAX_MUTATIONS}): this commit has ${this.#mutations.length}; split it`);
+    }
+    if (this.#keyBytes > MAX_COMMIT_KEY_BYTES) {
+      throw new TypeError(
+        `Total key size too large (max ${MAX_COMMIT_KEY_BYTES} bytes): the keys this commit's set, sum, min and max ` +
+          `mutations write encode to ${this.#keyBytes} bytes (docs/key-encoding.md); split it`,
+      );
+    }
   }
 }
 
@@ -75,6 +160,10 @@ class CommitPromise extends Promise {
 
   get version() {
     throw notAwaited('version');
+  }
+
+  get versionstamp() {
+    throw notAwaited('versionstamp');
   }
 
   get failedChecks() {

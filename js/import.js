@@ -2,10 +2,23 @@
 // store's commit limits without passing them, counted as the store counts.
 
 import { describe, KvError } from './errors.js';
-import { COUNTER_BYTES, MAX_COMMIT_BYTES, MAX_KEY_BYTES, MAX_MUTATIONS, MAX_REQUEST_BYTES, MAX_U64, MAX_VALUE_BYTES } from './limits.js';
+import { decodeBase64 } from './base64.js';
+import {
+  COUNTER_BYTES,
+  MAX_COMMIT_BYTES,
+  MAX_COMMIT_KEY_BYTES,
+  MAX_KEY_BYTES,
+  MAX_MUTATIONS,
+  MAX_REQUEST_BYTES,
+  MAX_U64,
+  MAX_VALUE_BYTES,
+  OPAQUE_VALUE_OVERHEAD,
+} from './limits.js';
 import { encodedKeyPartsLength, storedValueLength, utf8Length } from './sizes.js';
 import { lines, parseJson } from './streams.js';
-import { decodeKeyPart, KvU64, setMutation } from './wire.js';
+import { decodeKeyPart, KvU64, KvV8Value, setMutation } from './wire.js';
+
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const IMPORT_BATCH_SIZE = 500;
 
@@ -75,6 +88,11 @@ function parseExportLine(line, lineNumber) {
       throw new TypeError(`${where} has a malformed u64 value: ${JSON.stringify(value)?.slice(0, 100)}`);
     }
     value = new KvU64(BigInt(value));
+  } else if (wire.valueType === 'bytes' || wire.valueType === 'v8') {
+    if (!(typeof value === 'string' && BASE64_PATTERN.test(value))) {
+      throw new TypeError(`${where} has a malformed ${wire.valueType} value (base64 expected): ${JSON.stringify(value)?.slice(0, 100)}`);
+    }
+    value = wire.valueType === 'bytes' ? decodeBase64(value) : new KvV8Value(decodeBase64(value));
   }
   const expireIn = wire.expiresAt === undefined ? undefined : Math.ceil(wire.expiresAt - Date.now());
   return { key, value, expireIn };
@@ -88,14 +106,33 @@ function importEntry(line, lineNumber) {
   if (expireIn !== undefined && expireIn <= 0) return null;
   const mutation = setMutation(key, value, expireIn === undefined ? undefined : { expireIn }, `import line ${lineNumber}`);
   const keyBytes = encodedKeyPartsLength(key);
-  const valueBytes = mutation.valueType === 'u64' ? COUNTER_BYTES : storedValueLength(mutation.value);
+  const valueBytes = storedBytes(mutation, value);
   return {
     mutation,
+    keyBytes,
     commitBytes: keyBytes + valueBytes,
     requestBytes: utf8Length(JSON.stringify(mutation)),
     // Over a limit of its own: the store refuses it whatever else the batch holds.
-    alone: keyBytes > MAX_KEY_BYTES || valueBytes > MAX_VALUE_BYTES,
+    alone: keyBytes > MAX_KEY_BYTES || valueBytes - opaqueOverhead(mutation) > MAX_VALUE_BYTES,
   };
+}
+
+// The bytes the store keeps of a value (worker/stored_value.h): what
+// kMaxValueBytes (the data of a bytes or V8 value) and kMaxCommitBytes count.
+function opaqueOverhead(mutation) {
+  return mutation.valueType === 'bytes' || mutation.valueType === 'v8' ? OPAQUE_VALUE_OVERHEAD : 0;
+}
+
+function storedBytes(mutation, value) {
+  switch (mutation.valueType) {
+    case 'u64':
+      return COUNTER_BYTES;
+    case 'bytes':
+      return OPAQUE_VALUE_OVERHEAD + value.length;
+    case 'v8':
+      return OPAQUE_VALUE_OVERHEAD + value.bytes.length;
+  }
+  return storedValueLength(mutation.value);
 }
 
 // The bytes of an atomic request without checks or mutations: {"checks":[],"mutations":[]}.
@@ -104,19 +141,22 @@ const EMPTY_COMMIT_REQUEST_BYTES = 28;
 /** The entries of one import() commit, and the bytes the store counts of them. */
 class ImportBatch {
   mutations = [];
+  keyBytes = 0;
   commitBytes = 0;
   requestBytes = EMPTY_COMMIT_REQUEST_BYTES;
   firstLine = 0;
   lastLine = 0;
 
   // Whether the store takes this batch with `entry` added: kMaxMutationsPerCommit
-  // (or the smaller batchSize), kMaxCommitBytes and kMaxRequestBytes.
+  // (or the smaller batchSize), kMaxCommitBytes, kMaxCommitKeyBytes and
+  // kMaxRequestBytes.
   fits(entry, batchSize) {
     const count = this.mutations.length;
     if (count === 0) return true;
     return (
       count < batchSize &&
       this.commitBytes + entry.commitBytes <= MAX_COMMIT_BYTES &&
+      this.keyBytes + entry.keyBytes <= MAX_COMMIT_KEY_BYTES &&
       this.requestBytes + 1 + entry.requestBytes <= MAX_REQUEST_BYTES // 1: the comma before it
     );
   }
@@ -125,6 +165,7 @@ class ImportBatch {
     if (this.mutations.length === 0) this.firstLine = lineNumber;
     else this.requestBytes += 1;
     this.mutations.push(entry.mutation);
+    this.keyBytes += entry.keyBytes;
     this.commitBytes += entry.commitBytes;
     this.requestBytes += entry.requestBytes;
     this.lastLine = lineNumber;

@@ -1,15 +1,25 @@
-/** One part of a key. Parts are never joined: `["a/b"]` and `["a", "b"]` are different keys. */
-export type KvKeyPart = string | number | bigint | boolean | Uint8Array;
+/**
+ * One part of a key. Parts are never joined: `["a/b"]` and `["a", "b"]` are different keys.
+ * The one `symbol` allowed is `kv.commitVersionstamp()`, as the last part of a key being set.
+ */
+export type KvKeyPart = string | number | bigint | boolean | Uint8Array | symbol;
 
 /** A key: a non-empty array of parts, e.g. `["users", "1"]`. */
 export type KvKey = readonly KvKeyPart[];
 
-/** An entry that exists: its key, value and the version of the commit that wrote it. */
+/**
+ * An entry that exists: its key, value and the version of the commit that wrote it.
+ *
+ * A value is what was set: JSON, a `KvU64`, a `Uint8Array` (stored as bytes), or a
+ * `KvV8Value` (a value a Deno client wrote that has no JSON form).
+ */
 export interface KvEntry<T> {
   key: KvKey;
   value: T;
   /** 20 lowercase hex digits; later commits have greater versions. */
   version: string;
+  /** The same as `version`, under Deno KV's name. */
+  versionstamp: string;
   /** When the entry expires (ms since the epoch), if it was set with `expireIn`. */
   expiresAt?: number;
 }
@@ -22,6 +32,23 @@ export class KvU64 {
   valueOf(): bigint;
   toString(): string;
 }
+
+/**
+ * A value that a Deno client (KV Connect) wrote and that has no JSON form (a
+ * `Date`, `Map`, `Set`, `bigint`, ...): its V8 serialization, as Deno KV
+ * stores it. Reads give it as it is (`"valueType": "v8"` on the wire);
+ * setting it writes the same value back. In Node, `v8.deserialize(value.bytes)`
+ * turns it into the JavaScript value.
+ */
+export class KvV8Value {
+  /** Throws TypeError unless `bytes` is a Uint8Array; keeps a copy. */
+  constructor(bytes: Uint8Array);
+  /** The V8-serialized bytes (with their header), as Deno wrote them. */
+  readonly bytes: Uint8Array;
+}
+
+/** Deno KV's read consistency; every read of this store is strong, so both mean the same. */
+export type KvConsistencyLevel = 'strong' | 'eventual';
 
 /** Options of a `set`. */
 export interface KvSetOptions {
@@ -44,16 +71,30 @@ export interface KvListOptions {
   reverse?: boolean;
   /** Resume right after the entry this cursor was taken at (same selector only). */
   cursor?: string;
-  /** Entries fetched per round trip, 1 to 1000 (default 100). */
+  /** Entries fetched per round trip, 1 to 1000 (default, as in Deno KV: `limit`, at most 500, else 100). */
   batchSize?: number;
+  /** Accepted for Deno KV's sake; every read is strong. */
+  consistency?: KvConsistencyLevel;
   /** Transfer keys and versions only; `value` is then null. */
   keysOnly?: boolean;
 }
 
-/** The entries of a list, fetched a batch at a time. */
-export interface KvListIterator<T> extends AsyncIterable<KvEntry<T>> {
-  /** Resumes right after the last entry yielded so far ("" before the first). */
+/**
+ * The entries of a list, fetched a batch at a time: Deno KV's KvListIterator.
+ * A `{start, end}` selector whose end sorts before its start makes the first
+ * `next()` reject with a TypeError, as in Deno KV.
+ */
+export class KvListIterator<T> {
+  private constructor();
+  /**
+   * The cursor that resumes right after the last entry yielded (pass it to
+   * `list()` with the same selector); "" once every entry was yielded. As in
+   * Deno KV, reading it before the first entry throws, unless `list()` was
+   * given a cursor.
+   */
   readonly cursor: string;
+  next(): Promise<IteratorResult<KvEntry<T>, undefined>>;
+  [Symbol.asyncIterator](): KvListIterator<T>;
 }
 
 /** How far an import has come. */
@@ -81,10 +122,27 @@ export interface KvImportFailure extends KvImportProgress {
   failedLine: number;
 }
 
-/** One event of a watch: every watched key's entry, and the indexes of those that changed. */
-export interface KvWatchEvent<T> {
+/**
+ * What an event of a watch carries besides Deno KV's array of entries. Both are
+ * non-enumerable. `entries` hides `Array.prototype.entries()` on the event: call
+ * `Array.prototype.entries.call(event)` for index and entry pairs.
+ */
+export interface KvWatchEventFields<T> {
+  /** Every watched key's entry, in the order of the keys, as a plain array. */
   entries: KvEntryMaybe<T>[];
+  /** Indexes of the keys that changed since the last event (all of them in the first). */
   changed: number[];
+}
+
+/** One event of a watch: Deno KV's array of every watched key's entry, plus `entries` and `changed`. */
+export type KvWatchEvent<T> = KvEntryMaybe<T>[] & KvWatchEventFields<T>;
+
+/** Options of `watch()`. */
+export interface KvWatchOptions {
+  /** Ends the watch when aborted. */
+  signal?: AbortSignal;
+  /** Deno KV's option: also an event after each reconnect when nothing changed meanwhile. */
+  raw?: boolean;
 }
 
 /** A store's limits (`null`: unlimited) and its usage this UTC month. */
@@ -93,13 +151,15 @@ export interface KvUsage {
   usage: { month: string; operations: number; storageBytes: number; resetsAt: string };
 }
 
-/** What a read answers for one key: the entry, or `value` and `version` null when the key has none. */
-export type KvEntryMaybe<T> = KvEntry<T> | { key: KvKey; value: null; version: null };
+/** What a read answers for one key: the entry, or `value`, `version` and `versionstamp` null when the key has none. */
+export type KvEntryMaybe<T> = KvEntry<T> | { key: KvKey; value: null; version: null; versionstamp: null };
 
-/** A successful commit (`set`, `delete`, `atomic`) and the version it wrote. */
+/** A successful commit (`set`, `atomic`) and the version it wrote. */
 export interface KvCommitResult {
   ok: true;
   version: string;
+  /** The same as `version`, under Deno KV's name. */
+  versionstamp: string;
 }
 
 /** An atomic commit refused by its checks; nothing was written. */
@@ -109,11 +169,25 @@ export interface KvCommitError {
   failedChecks: number[];
 }
 
-/** A condition of an atomic commit: the key's current version, or `null` for "has no entry". */
-export interface AtomicCheck {
-  key: KvKey;
-  version: string | null;
-}
+/**
+ * A condition of an atomic commit: the key's current version, or `null` for
+ * "has no entry"; as `versionstamp` (Deno KV) or `version`.
+ */
+export type AtomicCheck =
+  | { key: KvKey; versionstamp: string | null; version?: string | null }
+  | { key: KvKey; version: string | null; versionstamp?: string | null };
+
+/**
+ * A mutation in Deno KV's shape, for `AtomicOperation.mutate()`. `sum`, `min`
+ * and `max` take a KvU64 (this store's counters are unsigned 64-bit integers).
+ */
+export type KvMutation = { key: KvKey } & (
+  | { type: 'set'; value: unknown; expireIn?: number }
+  | { type: 'delete' }
+  | { type: 'sum'; value: KvU64 }
+  | { type: 'min'; value: KvU64 }
+  | { type: 'max'; value: KvU64 }
+);
 
 /** The part of `fetch` the client uses; `globalThis.fetch` fits. */
 export type KvFetch = (
@@ -138,15 +212,42 @@ export interface ConnectOptions {
 /** Opens a handle on one store; nothing is sent until a method is called. Throws TypeError on bad options. */
 export function connect(options: ConnectOptions): Kv;
 
-/** A handle on one store. Every method is one request; bad arguments reject with TypeError before sending. */
+/** Options of a read (`get`, `getMany`). */
+export interface KvReadOptions {
+  /** Accepted for Deno KV's sake; every read is strong. */
+  consistency?: KvConsistencyLevel;
+}
+
+// Symbol.dispose and Symbol.asyncDispose, for TypeScript libs older than esnext.disposable.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+}
+
+/**
+ * A handle on one store. Every method is one request; bad arguments reject with TypeError before sending.
+ * It has Deno KV's API (`Deno.Kv`) besides its own: code written for Deno KV runs with only the line
+ * that opens the database changed.
+ */
 export interface Kv {
   /** The region given to `connect()`. */
   readonly region: string;
   /** Reads one key. */
-  get<T = unknown>(key: KvKey): Promise<KvEntryMaybe<T>>;
+  get<T = unknown>(key: KvKey, options?: KvReadOptions): Promise<KvEntryMaybe<T>>;
+  /** Reads 1 to 100 keys in one consistent snapshot; entries come in the order asked (typed per key, as in Deno KV). */
+  getMany<T extends readonly unknown[]>(
+    keys: readonly [...{ [K in keyof T]: KvKey }],
+    options?: KvReadOptions,
+  ): Promise<{ [K in keyof T]: KvEntryMaybe<T[K]> }>;
   /** Reads 1 to 100 keys in one consistent snapshot; entries come in the order asked. */
-  getMany<T = unknown>(keys: readonly KvKey[]): Promise<KvEntryMaybe<T>[]>;
-  /** Writes a JSON value (at most 16 KiB serialized) or a KvU64 under a key. */
+  getMany<T = unknown>(keys: readonly KvKey[], options?: KvReadOptions): Promise<KvEntryMaybe<T>[]>;
+  /**
+   * Writes a value under a key: JSON (at most 16 KiB serialized), a KvU64, a
+   * Uint8Array (its bytes) or a KvV8Value. A key whose last part is
+   * `kv.commitVersionstamp()` is written with the commit's version as that part.
+   */
   set(key: KvKey, value: unknown, options?: KvSetOptions): Promise<KvCommitResult>;
   /** Deletes a key; resolves to whether an entry existed. */
   delete(key: KvKey): Promise<boolean>;
@@ -171,17 +272,54 @@ export interface Kv {
     source: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
     options?: { batchSize?: number; onProgress?: (progress: KvImportProgress) => void },
   ): Promise<KvImportProgress>;
-  /** Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop. Cancel the stream to stop. */
-  watch<T = unknown>(keys: readonly KvKey[], options?: { signal?: AbortSignal }): ReadableStream<KvWatchEvent<T>>;
+  /**
+   * Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop.
+   * Cancel the stream, abort `signal` or close the handle to stop. Typed per key, as in Deno KV.
+   */
+  watch<T extends readonly unknown[]>(
+    keys: readonly [...{ [K in keyof T]: KvKey }],
+    options?: KvWatchOptions,
+  ): ReadableStream<{ [K in keyof T]: KvEntryMaybe<T[K]> } & KvWatchEventFields<T[number]>>;
+  /** Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop. */
+  watch<T = unknown>(keys: readonly KvKey[], options?: KvWatchOptions): ReadableStream<KvWatchEvent<T>>;
   /** Starts an all-or-nothing commit of checks and mutations. */
   atomic(): AtomicOperation;
+  /**
+   * Deno KV's placeholder of the commit's version: as the last part of a key
+   * being set (`kv.set()`, `atomic().set()`, a `"set"` mutation) it becomes a
+   * string part holding the commit's version (20 hex digits). Anywhere else it
+   * is refused with a TypeError.
+   */
+  commitVersionstamp(): symbol;
+  /**
+   * Closes the handle: requests in flight reject with KvError `closed` (they may
+   * or may not have been applied), open watches end (their streams close), and
+   * every later call throws or rejects with KvError `closed`. Closing again does nothing.
+   */
+  close(): void;
+  /** `close()`, for `using kv = connect(...)`. */
+  [Symbol.dispose](): void;
+  /** `close()`, for `await using kv = connect(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Checks and mutations committed together or not at all. Each method validates its arguments at once. */
-export interface AtomicOperation {
+/**
+ * Checks and mutations committed together or not at all (what `kv.atomic()`
+ * returns). Each method validates its arguments at once; `commit()` checks
+ * Deno KV's limits (100 checks, 1,000 mutations, 80 KiB of keys written) and
+ * rejects with a TypeError past them, before sending.
+ */
+export class AtomicOperation {
+  private constructor();
   /** Adds checks that must all hold for the commit to be written. */
   check(...checks: AtomicCheck[]): this;
-  /** Adds a write of a JSON value or KvU64; a later mutation of the same key wins. */
+  /**
+   * Adds mutations in Deno KV's shape. A bad mutation throws a TypeError whose
+   * message starts as Deno KV's: "Invalid mutation type", "Invalid mutation
+   * 'set' without value", "Invalid mutation 'delete' with value".
+   */
+  mutate(...mutations: KvMutation[]): this;
+  /** Adds a write of a value (as `kv.set()` takes it); a later mutation of the same key wins. */
   set(key: KvKey, value: unknown, options?: KvSetOptions): this;
   /** Adds `n` to the counter at `key` (absent: from 0), wrapping modulo 2^64. */
   sum(key: KvKey, n: KvU64 | bigint | number): this;

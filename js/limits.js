@@ -5,13 +5,22 @@ export const MAX_KEYS_PER_GET = 100; // kMaxKeysPerGet
 export const MAX_LIST_BATCH = 1000; // kMaxListLimit
 export const MAX_KEYS_PER_WATCH = 10; // kMaxKeysPerWatch
 export const MAX_MUTATIONS = 1000; // kMaxMutationsPerCommit
+export const MAX_CHECKS = 100; // kMaxChecksPerCommit
 export const MAX_REQUEST_BYTES = 2 * 1024 * 1024; // kMaxRequestBytes: one request body
 export const MAX_KEY_BYTES = 2048; // kMaxKeyBytes: one encoded key (encodedKeyLength)
 export const MAX_VALUE_BYTES = 16 * 1024; // kMaxValueBytes: one value as the core stores it (storedValueLength)
 // kMaxCommitBytes: encoded key bytes plus stored value bytes of all checks and
-// mutations of one commit (worker/request.cc, CheckCommitSize).
+// mutations of one commit (worker/model.cc, CheckCommitLimits).
 export const MAX_COMMIT_BYTES = 800 * 1024;
+// kMaxCommitKeyBytes: encoded key bytes of the mutations of one commit that
+// write a value (set, sum, min, max), Deno KV's "total key size"
+// (worker/model.cc, CheckCommitLimits). A versionstamped key counts without
+// the part the store adds.
+export const MAX_COMMIT_KEY_BYTES = 80 * 1024;
 // A u64 counter is stored in 9 bytes (worker/counter.cc, EncodeCounter).
 export const COUNTER_BYTES = 9;
+// A Uint8Array or V8 value is stored as its bytes after 2 tag bytes
+// (worker/stored_value.h, opaque := 0x01 encoding data).
+export const OPAQUE_VALUE_OVERHEAD = 2;
 // The largest counter value.
 export const MAX_U64 = 2n ** 64n - 1n;

@@ -6,12 +6,18 @@ import { encodeBase64, decodeBase64 } from './base64.js';
 import { describe } from './errors.js';
 import { MAX_U64 } from './limits.js';
 
+/**
+ * What kv.commitVersionstamp() returns: as the last part of a key being set,
+ * it stands for the commit's version (Deno KV's versionstamped keys).
+ */
+export const COMMIT_VERSIONSTAMP = Symbol('KvCommitVersionstamp');
+
 const VERSION_PATTERN = /^[0-9a-f]{20}$/;
 const IDENTIFIER_PATTERN = /^[A-Za-z_$][\w$]*$/;
 const ALLOWED_KEY_PARTS = 'key parts must be string, number, bigint, boolean or Uint8Array';
 const ALLOWED_VALUES =
   'values must be JSON: null, boolean, string, finite number, array or plain object ' +
-  '(or an object with a toJSON method, like Date)';
+  '(or an object with a toJSON method, like Date); a whole value may also be a Uint8Array, a KvU64 or a KvV8Value';
 const ALLOWED_VERSIONS = 'a version must be null (the key has no entry) or a string of 20 lowercase hex digits';
 
 /** A 64-bit unsigned integer, exact beyond 2^53: the value type of counters. */
@@ -37,6 +43,35 @@ export class KvU64 {
   }
 }
 
+/**
+ * A value a Deno client wrote that has no JSON form (a Date, Map, bigint...):
+ * its V8 serialization, as Deno KV stores it. Reads return it as it is, and
+ * setting it writes the same value back.
+ */
+export class KvV8Value {
+  #bytes;
+
+  constructor(bytes) {
+    if (!isUint8Array(bytes)) {
+      throw new TypeError(`KvV8Value takes the V8-serialized bytes as a Uint8Array, got ${describe(bytes)}`);
+    }
+    this.#bytes = new Uint8Array(bytes); // a copy: the caller's buffer may change
+    Object.freeze(this);
+  }
+
+  get bytes() {
+    return this.#bytes;
+  }
+}
+
+// Deno's own test (TypedArrayPrototypeGetSymbolToStringTag): a Uint8Array
+// of any realm, Node's Buffer included.
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
+
+export function isUint8Array(value) {
+  return typedArrayTag.call(value) === 'Uint8Array';
+}
+
 export function toU64(n, path) {
   if (n instanceof KvU64) return n;
   if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) return new KvU64(BigInt(n));
@@ -44,20 +79,59 @@ export function toU64(n, path) {
   throw new TypeError(`${path} is ${describe(n)}; counters take a KvU64, a bigint from 0n to 2n ** 64n - 1n, or a safe whole number`);
 }
 
-// The wire fields of a value: JSON, or a counter with valueType "u64".
+// The wire fields of a value: JSON, a counter with valueType "u64", a
+// Uint8Array ("bytes") or a KvV8Value ("v8"), the last two in base64.
 export function encodeValue(value, path) {
   if (value instanceof KvU64) return { value: value.value.toString(), valueType: 'u64' };
+  if (isUint8Array(value)) return { value: encodeBase64(value), valueType: 'bytes' };
+  if (value instanceof KvV8Value) return { value: encodeBase64(value.bytes), valueType: 'v8' };
   return { value: toJsonValue(value, path) };
 }
 
-// The wire form of a set (AtomicOperation.set, import()).
+export function decodeValue(value, valueType) {
+  switch (valueType) {
+    case 'u64':
+      return new KvU64(BigInt(value));
+    case 'bytes':
+      return decodeBase64(value);
+    case 'v8':
+      return new KvV8Value(decodeBase64(value));
+  }
+  return value ?? null;
+}
+
+// The wire form of a set (AtomicOperation.set and mutate, import()).
 export function setMutation(key, value, options, path) {
   return {
     type: 'set',
-    key: encodeKey(key, `${path}.key`),
+    ...encodeSetKey(key, `${path}.key`),
     ...encodeValue(value, `${path}.value`),
     ...encodeSetOptions(options, `${path}.options`),
   };
+}
+
+/**
+ * The wire fields of the key of a set: `key`, and `versionstampedKey: true`
+ * when its last part is kv.commitVersionstamp(), which is then left out (the
+ * store appends the commit's version as one more string part).
+ */
+export function encodeSetKey(key, path) {
+  if (!isVersionstamped(key)) return { key: encodeKey(key, path) };
+  if (key.length === 1) {
+    throw new TypeError(
+      `${path} is [kv.commitVersionstamp()] alone: key cannot be empty; put parts before the versionstamp, like ["events", kv.commitVersionstamp()]`,
+    );
+  }
+  return { key: encodeKey(key.slice(0, -1), path), versionstampedKey: true };
+}
+
+function isVersionstamped(key) {
+  return Array.isArray(key) && key.length > 0 && key[key.length - 1] === COMMIT_VERSIONSTAMP;
+}
+
+/** The parts of the key a set sends: without a trailing kv.commitVersionstamp(). */
+export function sentKeyParts(key) {
+  return isVersionstamped(key) ? key.slice(0, -1) : key;
 }
 
 export function encodeSetOptions(options, path) {
@@ -75,11 +149,13 @@ export function encodeSetOptions(options, path) {
   return { expireIn };
 }
 
+// An entry of an answer; `versionstamp` is Deno KV's name of the version.
 export function decodeEntry({ key, value, valueType, version, expiresAt, cursor }) {
   const entry = {
     key: key.map(decodeKeyPart),
-    value: valueType === 'u64' ? new KvU64(BigInt(value)) : value ?? null,
+    value: decodeValue(value, valueType),
     version,
+    versionstamp: version,
   };
   if (expiresAt !== undefined) entry.expiresAt = expiresAt;
   return cursor === undefined ? entry : [entry, cursor];
@@ -103,16 +179,22 @@ export function encodeSelector(selector) {
   return wire;
 }
 
+// {key, version} or Deno KV's {key, versionstamp}: the same 20 hex digits.
 export function encodeCheck(check, path) {
   if (typeof check !== 'object' || check === null) {
-    throw new TypeError(`${path} must be an object {key, version}, got ${describe(check)}`);
+    throw new TypeError(`${path} must be an object {key, version} or {key, versionstamp}, got ${describe(check)}`);
   }
   const key = encodeKey(check.key, `${path}.key`);
-  const { version } = check;
-  if (version !== null && !(typeof version === 'string' && VERSION_PATTERN.test(version))) {
-    throw new TypeError(`${path}.version is ${describe(version)}; ${ALLOWED_VERSIONS}`);
+  const { version, versionstamp } = check;
+  if (version !== undefined && versionstamp !== undefined && version !== versionstamp) {
+    throw new TypeError(`${path} has version ${describe(version)} and versionstamp ${describe(versionstamp)}; give one of them`);
   }
-  return { key, version };
+  const field = versionstamp !== undefined ? 'versionstamp' : 'version';
+  const expected = check[field];
+  if (expected !== null && !(typeof expected === 'string' && VERSION_PATTERN.test(expected))) {
+    throw new TypeError(`${path}.${field} is ${describe(expected)}; ${ALLOWED_VERSIONS}`);
+  }
+  return { key, version: expected };
 }
 
 export function encodeKey(key, path) {
@@ -136,6 +218,12 @@ export function encodeKeyPart(part, path) {
       return { bigint: part.toString() };
   }
   if (part instanceof Uint8Array) return { bytes: encodeBase64(part) };
+  if (part === COMMIT_VERSIONSTAMP) {
+    throw new TypeError(
+      `${path} is kv.commitVersionstamp(), which may only be the last part of a key being set ` +
+        '(kv.set(), atomic().set() or a "set" mutation)',
+    );
+  }
   throw new TypeError(`${path} is ${describe(part)}; ${ALLOWED_KEY_PARTS}`);
 }
 

@@ -1,7 +1,8 @@
 // kv.import() (js/index.js) against the real core: batches are sized by the
 // bytes the store counts against its 800 KiB commit limit (encoded keys plus
-// stored values, worker/request.cc CheckCommitSize), never by the length of
-// the NDJSON lines; and a failed import says exactly which lines landed.
+// stored values) and its 80 KiB limit of keys written (worker/model.cc,
+// CheckCommitLimits), never by the length of the NDJSON lines; and a failed
+// import says exactly which lines landed.
 // Also a unit test of encodedKeyLength() against the golden key vectors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { call, connectNewStore, sharedEmulator } from '../helpers.js';
 
 const { KvError } = client;
 const MAX_COMMIT_BYTES = 800 * 1024; // kMaxCommitBytes, worker/kv_limits.h
+const MAX_COMMIT_KEY_BYTES = 80 * 1024; // kMaxCommitKeyBytes
 const VERSION = '00000000000000010000';
 const UNLIMITED = { opsPerMonth: null, storageBytes: null };
 
@@ -66,7 +68,7 @@ async function importError(promise) {
 test('number key parts count 9 bytes each: long number keys that line-length batching overfills all land', async () => {
   const { kv } = await connectNewStore(emulator, UNLIMITED);
   // 227 number parts: 2,043 encoded key bytes, from a line of about 500 bytes.
-  // 500 such lines are about 250 KB of NDJSON but 1,022,000 bytes of commit.
+  // 500 such lines are about 250 KB of NDJSON but 1,021,500 bytes of keys.
   const ones = Array(226).fill(1);
   const lines = [];
   const expected = [];
@@ -80,10 +82,11 @@ test('number key parts count 9 bytes each: long number keys that line-length bat
   }
   const progress = [];
   const result = await kv.import(lines, { onProgress: (p) => progress.push(p) });
-  // 500 small entries (the default batch size), then 2,044-byte entries
-  // (key 2,043 + value "0"): 400 fit in 819,200 bytes, 401 would not.
-  assert.deepEqual(result, { imported: 1500, skipped: 0, batches: 4 });
-  assert.deepEqual(progress.map((p) => p.imported), [500, 900, 1300, 1500]);
+  // 500 small entries (the default batch size), then 2,043-byte keys: 40
+  // fit in the 81,920 bytes of keys a commit writes, 41 would not.
+  assert.equal(Math.floor(MAX_COMMIT_KEY_BYTES / 2043), 40);
+  assert.deepEqual(result, { imported: 1500, skipped: 0, batches: 26 });
+  assert.deepEqual(progress.map((p) => p.imported), [500, ...Array.from({ length: 25 }, (_, i) => 540 + 40 * i)]);
   assert.equal(await kv.count({ prefix: [] }), 1500);
   assert.deepEqual(await storedKeys(kv), expected.sort());
 });
@@ -158,16 +161,18 @@ test('batches fill the commit limit to the byte: exactly 800 KiB is one batch, o
   assert.deepEqual(entry.value, [Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE, 123456789.125, 1e-6, 0.000001234, 100, 0]);
 });
 
-test('batches also stay within the 2 MiB request limit when the wire form outweighs the encoding', async () => {
+test('batches stay within 80 KiB of keys and the 2 MiB request when the wire form outweighs the encoding', async () => {
   const { kv } = await connectNewStore(emulator, UNLIMITED);
   // A bigint 0 is 1 encoded byte but {"bigint":"0"}, 14 characters, on the
-  // wire: 400 of these entries are 819,200 commit bytes, about 12 MB of request.
+  // wire: 400 of these entries are 818,800 bytes of keys, about 12 MB of
+  // request. 40 keys of 2,047 bytes fit in 80 KiB, about 1.2 MB of request.
+  // (With the 80 KiB of keys, only values whose wire form outweighs them, as
+  // base64 bytes do, can make a request of 2 MiB.)
   const zeros = Array(2038).fill({ bigint: '0' });
   const lines = [];
-  for (let i = 0; i < 400; i++) lines.push(exportLine([i, ...zeros], 0)); // 9 + 2,038 + 1 bytes
+  for (let i = 0; i < 400; i++) lines.push(exportLine([i, ...zeros], 0)); // 9 + 2,038 bytes of key, 1 of value
   const result = await kv.import(lines, { batchSize: 1000 });
-  assert.equal(result.imported, 400);
-  assert.ok(result.batches >= 6, `${result.batches} batches of at most 2 MiB each`);
+  assert.deepEqual(result, { imported: 400, skipped: 0, batches: 10 });
   assert.equal(await kv.count({ prefix: [] }), 400);
 });
 

@@ -107,7 +107,7 @@ test('values must be JSON, refused with the path of what is not', async () => {
     [cycle, /^value\.child\.items\[0\] refers back to value\.child, a cycle; values must be JSON trees$/],
     [new Map(), /^value is a Map; /],
     [{ ids: new Set([1]) }, /^value\.ids is a Set; /],
-    [new Uint8Array(1), /^value is a Uint8Array; /],
+    [{ data: new Uint8Array(1) }, /^value\.data is a Uint8Array; .*a whole value may also be a Uint8Array/],
     [new ArrayBuffer(1), /^value is an ArrayBuffer; /],
     [{ user: new User() }, /^value\.user is a User; .*an object with a toJSON method, like Date/],
   ];
@@ -125,7 +125,7 @@ test('values are sent as JSON.stringify would write them, toJSON included', asyn
     nested: [null, true, 'text', -1.5, { deep: [] }],
   };
   const { kv, requests } = recordingKv({ ok: true, version: VERSION });
-  assert.deepEqual(await kv.set(['k'], value), { ok: true, version: VERSION });
+  assert.deepEqual(await kv.set(['k'], value), { ok: true, version: VERSION, versionstamp: VERSION });
   assert.equal(requests[0].init.body, JSON.stringify({ key: ['k'], value }));
 });
 
@@ -137,7 +137,7 @@ test('atomic() refuses bad checks and mutations at the call that adds them', () 
   assert.throws(() => operation.check({ key: ['a'], version: 1 }), refusal(/^checks\[0\]\.version is 1; /));
   assert.throws(() => operation.check({ key: 'a', version: null }), refusal(/^checks\[0\]\.key must be a non-empty array/));
   assert.throws(() => operation.check(['a']), refusal(/^checks\[0\]\.key must be a non-empty array .*got undefined$/));
-  assert.throws(() => operation.check(null), refusal('checks[0] must be an object {key, version}, got null'));
+  assert.throws(() => operation.check(null), refusal('checks[0] must be an object {key, version} or {key, versionstamp}, got null'));
   operation.check({ key: ['a'], version: null }, { key: ['b'], version: VERSION });
   assert.throws(() => operation.check({ key: [() => {}], version: null }), refusal(/^checks\[2\]\.key\[0\] is a function; /));
   assert.throws(() => operation.set(['a'], { at: undefined }), refusal(/^mutations\[0\]\.value\.at is undefined; /));
@@ -192,6 +192,7 @@ test('response keys come back in JS types', async () => {
     key: ['s', 1, NaN, -Infinity, -12345678901234567890n, false, new Uint8Array([1, 2])],
     value: { name: 'n' },
     version: VERSION,
+    versionstamp: VERSION,
   });
 });
 
@@ -216,7 +217,7 @@ test('requests follow the HTTP API: routes, headers and bodies', async () => {
 
 test('answers are mapped to the documented results', async () => {
   const missing = recordingKv({ entries: [{ key: ['a'], value: null, version: null }] });
-  assert.deepEqual(await missing.kv.get(['a']), { key: ['a'], value: null, version: null });
+  assert.deepEqual(await missing.kv.get(['a']), { key: ['a'], value: null, version: null, versionstamp: null });
   assert.deepEqual(missing.requests[0].body, { keys: [['a']] });
 
   const deleted = recordingKv({ ok: true, deleted: true, version: VERSION });
@@ -261,7 +262,7 @@ test('a network failure becomes KvError network_error with its cause', async () 
 test('reading commit() results without await explains the missing await', async () => {
   const { kv } = recordingKv({ ok: true, version: VERSION });
   const res = kv.atomic().check({ key: ['users', '1'], version: null }).set(['users', '1'], {}).commit();
-  for (const property of ['ok', 'version', 'failedChecks']) {
+  for (const property of ['ok', 'version', 'versionstamp', 'failedChecks']) {
     assert.throws(
       () => res[property],
       refusal(`commit() returns a Promise: write \`const res = await kv.atomic()...commit()\` before reading res.${property}`),
@@ -269,7 +270,7 @@ test('reading commit() results without await explains the missing await', async 
   }
   assert.ok(res instanceof Promise);
   const awaited = await res;
-  assert.deepEqual(awaited, { ok: true, version: VERSION });
+  assert.deepEqual(awaited, { ok: true, version: VERSION, versionstamp: VERSION });
   assert.equal(Object.getPrototypeOf(awaited), Object.prototype);
 });
 

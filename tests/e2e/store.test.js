@@ -32,7 +32,7 @@ function stringOfJsonBytes(bytes, unit) {
 
 describe('reads and writes', () => {
   test('a missing key has a null value and version', async () => {
-    assert.deepEqual(await kv.get(['nothing', 'here']), { key: ['nothing', 'here'], value: null, version: null });
+    assert.deepEqual(await kv.get(['nothing', 'here']), { key: ['nothing', 'here'], value: null, version: null, versionstamp: null });
   });
 
   test('delete returns true, then false', async () => {

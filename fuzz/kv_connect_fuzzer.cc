@@ -50,7 +50,7 @@ void FuzzWrite(std::string_view body) {
                   "too many checks or mutations");
   KV_FUZZ_REQUIRE(CheckCommitLimits(request).ok(), "commit past its limits");
   for (const Mutation& mutation : request.mutations) {
-    KV_FUZZ_REQUIRE(CheckEncodedKey(mutation.key, "key").ok(),
+    KV_FUZZ_REQUIRE(::kv::CheckEncodedKey(mutation.key, "key").ok(),
                     "a key accepted that is not canonical");
     if (mutation.type == Mutation::Type::kDelete) continue;
     const ValueForm form = FormOf(mutation.value);

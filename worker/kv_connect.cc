@@ -98,6 +98,11 @@ Status Guarded(std::string_view what, Decode decode) {
   }
 }
 
+// protozero's get_bool reads its byte before checking it is there (an
+// input ending at a bool's tag is read past its end): read the varint,
+// which is checked.
+bool ReadBool(pbf_reader* message) { return message->get_uint64() != 0; }
+
 std::string HexOf(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;
@@ -136,7 +141,7 @@ Status DecodeRange(pbf_reader range, std::string_view what,
         break;
       case 4:
         KV_RETURN_IF_ERROR(Expect(range, kVarintType, Str(what) + ".reverse"));
-        request->reverse = range.get_bool();
+        request->reverse = ReadBool(&range);
         break;
       default:
         range.skip();
@@ -265,7 +270,7 @@ Status DecodeMutation(pbf_reader mutation, std::string_view what,
         // sum_min, sum_max, sum_clamp: bounds of a V8 number sum, which
         // this store does not take (sum needs a KvU64).
         if (mutation.tag() == 7 && mutation.wire_type() == kVarintType) {
-          if (mutation.get_bool()) {
+          if (ReadBool(&mutation)) {
             return Status::Error(Code::kInvalidRequest,
                                  Str(what) +
                                      ": sum_clamp is not supported; sum "

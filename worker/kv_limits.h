@@ -51,7 +51,7 @@ constexpr size_t kMaxCommitKeyBytes = 80 * 1024;
 // ranges have no cursors, so a read past this is refused, never cut short.
 constexpr size_t kMaxReadRanges = 10;
 constexpr size_t kMaxReadEntries = 1000;
-constexpr size_t kMaxSnapshotReadBytes = 4 * 1024 * 1024;
+constexpr size_t kMaxSnapshotReadBytes = 3 * 1024 * 1024;
 // Bytes of a range bound: a key plus the 0x00 or 0xFF a selector appends.
 constexpr size_t kMaxRangeKeyBytes = kMaxKeyBytes + 1;
 // Entries returned by one list request, and the default.
@@ -66,9 +66,9 @@ constexpr size_t kMaxListPageBytes = 1024 * 1024;
 constexpr size_t kMaxCountScanEntries = 100000;
 // Bytes of any response the core builds. The page bounds above keep every
 // response far below it (a list page is at most about 8 MiB with 2 KiB keys
-// of control characters, and a snapshot read's values take at most twice
-// their stored bytes in V8's format); a response past it is a bug, refused
-// as one.
+// of control characters, and a snapshot read's values take at most three
+// times their stored bytes in V8's format: an array of -0s); a response past
+// it is a bug, refused as one.
 constexpr size_t kMaxResponseBytes = 12 * 1024 * 1024;
 // Expired entries deleted by one purge transaction, and purge transactions
 // run by one alarm before it yields to requests and wakes itself again.

@@ -281,13 +281,9 @@ kv.close();
     const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     const [code] = await once(child, 'exit');
     clearTimeout(timer);
-    // Until the Worker serves POST /v1/kv-connect it answers 404 with its
-    // JSON error: seeing that in Deno's error shows that the HTTP/2 request
-    // crossed the bridge and reached the Worker (straight to wrangler, Deno
-    // fails with "frame with invalid size"). TODO: once the route exists, require
-    // success and the value.
-    const reached = code === 0 ? output.includes('"hello"') : /status 404 Not Found: \{"error"/.test(output);
-    assert.ok(reached, `deno exited ${code}:\n${output}`);
+    // Straight to wrangler, Deno fails with "frame with invalid size".
+    assert.equal(code, 0, `deno exited ${code}:\n${output}`);
+    assert.equal(output.trim(), '"hello"');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

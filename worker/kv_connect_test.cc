@@ -391,6 +391,47 @@ TEST_F(KvConnectTest, BadRequestsAreRefusedWhole) {
   EXPECT_EQ(last_status_, 400);  // no keys
 }
 
+// Each operation costs what its JSON twin costs (docs/kv-connect.md).
+TEST_F(KvConnectTest, OperationsCostWhatTheirJsonTwinsCost) {
+  const auto used = [&] {
+    return Json("usage", json::object())["usage"]["operations"].get<int>();
+  };
+  const int start = used();
+  // A write of one check and two mutations: 3, as an atomic commit.
+  Write(WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1),
+                 MutationOf(std::string("\x02m\0", 3), 1, kV8Hi, 1)},
+                {{kKeyK, ""}}));
+  EXPECT_EQ(used(), start + 3);
+  // A read of two entries: 2, as a list; an empty range: 1.
+  Read(ReadOf("\x02", "\x03", 10));
+  EXPECT_EQ(used(), start + 5);
+  Read(ReadOf("\x05", "\x06", 10));
+  EXPECT_EQ(used(), start + 6);
+  // A watch of one key: 1, as a watch.
+  std::string watch;
+  {
+    pbf_writer message(watch);
+    pbf_writer key(message, 1);
+    key.add_bytes(1, kKeyK);
+  }
+  Call("kvc_watch", watch);
+  EXPECT_EQ(used(), start + 7);
+  // A refused request: 1, as a refused JSON request.
+  Call("kvc_atomic_write", "\x12\x7f");
+  EXPECT_EQ(used(), start + 8);
+}
+
+TEST_F(KvConnectTest, ANegativeZeroKeyPartIsRefusedAsNotCanonical) {
+  // [-0] as Deno encodes it: 0x21 and the double's bits, sign flipped.
+  const std::string negative_zero("\x21\x7f\xff\xff\xff\xff\xff\xff\xff", 9);
+  const std::string zero("\x21\x80\0\0\0\0\0\0\0", 9);
+  const std::string refused = Call(
+      "kvc_atomic_write", WriteOf({MutationOf(negative_zero, 1, kV8Hi, 1)}));
+  EXPECT_EQ(last_status_, 400);
+  EXPECT_NE(refused.find("invalid_key"), std::string::npos) << refused;
+  EXPECT_EQ(Write(WriteOf({MutationOf(zero, 1, kV8Hi, 1)})).first, 1);
+}
+
 TEST_F(KvConnectTest, AReadPastItsByteBoundIsRefusedNotCut) {
   // 300 entries of 16 KB: 4.8 MB, past kMaxSnapshotReadBytes (3 MiB).
   for (int batch = 0; batch < 3; ++batch) {

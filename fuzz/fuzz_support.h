@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "base64.h"
 #include "json_parse.h"
 #include "key_codec.h"
 #include "kv_limits.h"
@@ -20,8 +21,8 @@
 namespace kv::fuzz {
 
 // Aborts (a libFuzzer crash) when `condition` is false.
-#define KV_FUZZ_REQUIRE(condition, what)                                 \
-  do {                                                                   \
+#define KV_FUZZ_REQUIRE(condition, what)                                      \
+  do {                                                                        \
     if (!(condition)) ::kv::fuzz::Fail(__FILE__, __LINE__, #condition, what); \
   } while (0)
 
@@ -33,19 +34,16 @@ namespace kv::fuzz {
 }
 
 inline std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
   std::string hex;
-  for (unsigned char c : bytes) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 15]);
-  }
+  AppendHex(bytes, &hex);
   return hex;
 }
 
 // Parses `text` as JSON the way the core parses requests (numbers correctly
 // rounded: Boost.JSON 1.81's own parse is not, and would be a false
 // oracle); aborts if it is not JSON.
-inline boost::json::value MustParse(std::string_view text, std::string_view what) {
+inline boost::json::value MustParse(std::string_view text,
+                                    std::string_view what) {
   boost::json::error_code error;
   boost::json::value value = ParseJson(text, 1000, {}, error);
   KV_FUZZ_REQUIRE(!error, std::string(what) + " is not valid JSON: " +
@@ -63,19 +61,22 @@ inline void CheckEncodedKey(std::string_view encoded) {
   KV_FUZZ_REQUIRE(decoded.ok(), "AppendKeyJson of an encoded key failed: " +
                                     decoded.message() + " key " + Hex(encoded));
   std::string again;
-  const Status encoded_again = EncodeKey(MustParse(json, "a decoded key"), "key", &again);
-  KV_FUZZ_REQUIRE(encoded_again.ok(), "re-encoding " + json + ": " +
-                                          encoded_again.message());
-  KV_FUZZ_REQUIRE(again == encoded, "round trip changed the key: " + Hex(encoded) +
-                                        " -> " + json + " -> " + Hex(again));
+  const Status encoded_again =
+      EncodeKey(MustParse(json, "a decoded key"), "key", &again);
+  KV_FUZZ_REQUIRE(encoded_again.ok(),
+                  "re-encoding " + json + ": " + encoded_again.message());
+  KV_FUZZ_REQUIRE(again == encoded,
+                  "round trip changed the key: " + Hex(encoded) + " -> " +
+                      json + " -> " + Hex(again));
 }
 
 // A refused request: a 4xx with a stable code and a message (the decoders
 // never fail with a 5xx: they do not touch storage).
 inline void CheckRefusal(const Status& status) {
   KV_FUZZ_REQUIRE(status.http_status() >= 400 && status.http_status() < 500,
-                  "decoder failed with " + std::to_string(status.http_status()) +
-                      ": " + status.message());
+                  "decoder failed with " +
+                      std::to_string(status.http_status()) + ": " +
+                      status.message());
   KV_FUZZ_REQUIRE(!status.message().empty(), "empty error message");
 }
 

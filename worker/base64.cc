@@ -61,4 +61,13 @@ bool DecodeBase64(std::string_view text, std::string* bytes) {
   return true;
 }
 
+void AppendHex(std::string_view bytes, std::string* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out->reserve(out->size() + bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    out->push_back(kDigits[byte >> 4]);
+    out->push_back(kDigits[byte & 15]);
+  }
+}
+
 }  // namespace kv

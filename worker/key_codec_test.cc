@@ -20,12 +20,8 @@ nlohmann::json LoadVectors() {
 }
 
 std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
   std::string hex;
-  for (unsigned char c : bytes) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 15]);
-  }
+  AppendHex(bytes, &hex);
   return hex;
 }
 

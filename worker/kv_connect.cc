@@ -37,6 +37,7 @@
 #include <protozero/pbf_reader.hpp>
 #include <protozero/pbf_writer.hpp>
 
+#include "base64.h"
 #include "counter.h"
 #include "key_codec.h"
 #include "kv_limits.h"
@@ -75,6 +76,14 @@ Status Invalid(std::string message) {
   return Status::Error(Code::kInvalidProtobuf, std::move(message));
 }
 
+// A message with one more repeated field than `limit` allows.
+Status TooMany(Code code, std::string_view message, std::string_view field,
+               size_t limit) {
+  return Status::Error(code, "the " + Str(message) + " has more than " +
+                                 std::to_string(limit) + " " + Str(field) +
+                                 "; the limit is " + std::to_string(limit));
+}
+
 // protozero reads a field as whatever type it is asked for: check first.
 Status Expect(const pbf_reader& message, pbf_wire_type type,
               std::string_view field) {
@@ -102,17 +111,6 @@ Status Guarded(std::string_view what, Decode decode) {
 // input ending at a bool's tag is read past its end): read the varint,
 // which is checked.
 bool ReadBool(pbf_reader* message) { return message->get_uint64() != 0; }
-
-std::string HexOf(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(bytes.size() * 2);
-  for (unsigned char byte : bytes) {
-    hex.push_back(kDigits[byte >> 4]);
-    hex.push_back(kDigits[byte & 15]);
-  }
-  return hex;
-}
 
 Status DecodeRange(pbf_reader range, std::string_view what,
                    ListRequest* request) {
@@ -220,7 +218,8 @@ Status DecodeCheck(pbf_reader check, std::string_view what, Check* out) {
                                  "\"no entry\"");
       }
       if (stamp.size() == kVersionstampBytes) {
-        out->version = HexOf(std::string_view(stamp.data(), stamp.size()));
+        out->version.emplace();
+        AppendHex(std::string_view(stamp.data(), stamp.size()), &*out->version);
       }
     } else {
       check.skip();
@@ -401,10 +400,7 @@ Status DecodeSnapshotRead(std::string_view body,
       const std::string what = Indexed("ranges", ranges->size());
       KV_RETURN_IF_ERROR(Expect(read, kBytesType, what));
       if (ranges->size() == kMaxReadRanges) {
-        return Status::Error(
-            Code::kTooManyKeys,
-            "the read has more than " + std::to_string(kMaxReadRanges) +
-                " ranges; the limit is " + std::to_string(kMaxReadRanges));
+        return TooMany(Code::kTooManyKeys, "read", "ranges", kMaxReadRanges);
       }
       ranges->emplace_back();
       KV_RETURN_IF_ERROR(
@@ -432,11 +428,8 @@ Status DecodeAtomicWrite(std::string_view body, int64_t now_ms,
           const std::string what = Indexed("checks", request->checks.size());
           KV_RETURN_IF_ERROR(Expect(write, kBytesType, what));
           if (request->checks.size() == kMaxChecksPerCommit) {
-            return Status::Error(Code::kTooManyChecks,
-                                 "the write has more than " +
-                                     std::to_string(kMaxChecksPerCommit) +
-                                     " checks; the limit is " +
-                                     std::to_string(kMaxChecksPerCommit));
+            return TooMany(Code::kTooManyChecks, "write", "checks",
+                           kMaxChecksPerCommit);
           }
           request->checks.emplace_back();
           KV_RETURN_IF_ERROR(
@@ -448,11 +441,8 @@ Status DecodeAtomicWrite(std::string_view body, int64_t now_ms,
               Indexed("mutations", request->mutations.size());
           KV_RETURN_IF_ERROR(Expect(write, kBytesType, what));
           if (request->mutations.size() == kMaxMutationsPerCommit) {
-            return Status::Error(Code::kTooManyMutations,
-                                 "the write has more than " +
-                                     std::to_string(kMaxMutationsPerCommit) +
-                                     " mutations; the limit is " +
-                                     std::to_string(kMaxMutationsPerCommit));
+            return TooMany(Code::kTooManyMutations, "write", "mutations",
+                           kMaxMutationsPerCommit);
           }
           request->mutations.emplace_back();
           KV_RETURN_IF_ERROR(DecodeMutation(write.get_message(), what, now_ms,
@@ -482,10 +472,7 @@ Status DecodeWatch(std::string_view body, ReadRequest* request) {
       const std::string what = Indexed("keys", request->keys.size());
       KV_RETURN_IF_ERROR(Expect(watch, kBytesType, what));
       if (request->keys.size() == kMaxKeysPerWatch) {
-        return Status::Error(
-            Code::kTooManyKeys,
-            "the watch has more than " + std::to_string(kMaxKeysPerWatch) +
-                " keys; the limit is " + std::to_string(kMaxKeysPerWatch));
+        return TooMany(Code::kTooManyKeys, "watch", "keys", kMaxKeysPerWatch);
       }
       std::string key;
       pbf_reader watch_key = watch.get_message();

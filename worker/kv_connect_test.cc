@@ -11,6 +11,7 @@
 #include <protozero/pbf_reader.hpp>
 #include <protozero/pbf_writer.hpp>
 
+#include "base64.h"
 #include "service.h"
 #include "sqlite_storage.h"
 
@@ -207,10 +208,7 @@ TEST_F(KvConnectTest, SetAndReadBackInEachEncoding) {
   const json got = Json("get", {{"keys", {{"k"}}}});
   EXPECT_EQ(got["entries"][0]["value"], json::parse(R"({"a":1})"));
   std::string hex;
-  for (unsigned char c : stamp) {
-    hex += "0123456789abcdef"[c >> 4];
-    hex += "0123456789abcdef"[c & 15];
-  }
+  AppendHex(stamp, &hex);
   EXPECT_EQ(got["entries"][0]["version"], hex);
 
   // A KvU64, raw bytes and a Date (no JSON form) round-trip exactly.

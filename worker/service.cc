@@ -242,13 +242,9 @@ Status Rotate(Store* store, std::string_view body, Response* response) {
   uint64_t generation;
   KV_RETURN_IF_ERROR(
       store->Rotate(*settings.credential, &previous, &generation));
-  static constexpr char kHexDigits[] = "0123456789abcdef";
   std::string& out = response->body;
   out.append("{\"previous\":\"");
-  for (unsigned char byte : previous) {
-    out.push_back(kHexDigits[byte >> 4]);
-    out.push_back(kHexDigits[byte & 15]);
-  }
+  AppendHex(previous, &out);
   out.append("\",\"generation\":" + std::to_string(generation) + "}");
   return Status::OK();
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base64.h"
 #include "kv_limits.h"
 
 namespace kv {
@@ -34,12 +35,8 @@ std::string FromHex(std::string_view hex) {
 }
 
 std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
   std::string hex;
-  for (unsigned char c : bytes) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 15]);
-  }
+  AppendHex(bytes, &hex);
   return hex;
 }
 

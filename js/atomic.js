@@ -4,6 +4,7 @@
 import { describe } from './errors.js';
 import { MAX_CHECKS, MAX_COMMIT_KEY_BYTES, MAX_MUTATIONS } from './limits.js';
 import { encodedKeyPartsLength } from './sizes.js';
+import { checkIdempotencyKey, checkSignal } from './transport.js';
 import { encodeCheck, encodeKey, KvU64, sentKeyParts, setMutation, toU64 } from './wire.js';
 
 const MUTATION_TYPES = 'the types are "set", "delete", "sum", "min" and "max"';
@@ -19,7 +20,7 @@ export class AtomicOperation {
   #keyBytes = 0; // encoded key bytes of the mutations that write a value
   #send;
 
-  /** Made by kv.atomic(); `send(body)` posts the commit. */
+  /** Made by kv.atomic(); `send(body, options)` posts the commit with commit()'s options. */
   constructor(send) {
     if (typeof send !== 'function') {
       throw new TypeError('an AtomicOperation is made by kv.atomic(), not constructed directly');
@@ -116,14 +117,21 @@ export class AtomicOperation {
     return this;
   }
 
-  commit() {
+  /**
+   * Sends the commit. `options.signal` aborts it; `options.idempotencyKey`
+   * (1 to 64 characters of [A-Za-z0-9_-]) replaces the key the client
+   * generates, so that sending the same commit again later, even from
+   * another process, applies it at most once within the store's window.
+   */
+  commit(options) {
     // Not `async`: an async method can only return a plain Promise, not a CommitPromise.
-    return new CommitPromise((resolve) => resolve(this.#sendCommit()));
+    return new CommitPromise((resolve) => resolve(this.#sendCommit(options)));
   }
 
-  async #sendCommit() {
+  async #sendCommit(options) {
+    const callOptions = writeOptions(options, 'commit');
     this.#checkLimits();
-    const answer = await this.#send({ checks: this.#checks, mutations: this.#mutations });
+    const answer = await this.#send({ checks: this.#checks, mutations: this.#mutations }, callOptions);
     return answer.ok
       ? { ok: true, version: answer.version, versionstamp: answer.version }
       : { ok: false, failedChecks: answer.failedChecks };
@@ -175,4 +183,26 @@ function notAwaited(property) {
   return new TypeError(
     `commit() returns a Promise: write \`const res = await kv.atomic()...commit()\` before reading res.${property}`,
   );
+}
+
+/**
+ * The options of a write call (`set`, `delete`, `commit`): `signal` and
+ * `idempotencyKey`, checked; `extra` names more options the call takes,
+ * returned in `rest`.
+ */
+export function writeOptions(options, method, extra = []) {
+  if (options === undefined) return { rest: {} };
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${method}() options must be an object like { signal }, got ${describe(options)}`);
+  }
+  const { signal, idempotencyKey, ...rest } = options;
+  const unknown = Object.keys(rest).find((name) => !extra.includes(name));
+  if (unknown !== undefined) {
+    throw new TypeError(`${method}() has an unknown option "${unknown}"; the options are ${[...extra, 'signal', 'idempotencyKey'].join(', ')}`);
+  }
+  return {
+    signal: checkSignal(signal, `${method}() options.signal`),
+    idempotencyKey: checkIdempotencyKey(idempotencyKey, `${method}() options.idempotencyKey`),
+    rest,
+  };
 }

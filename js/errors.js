@@ -1,15 +1,23 @@
 // The client's errors: what the store answered, or why it could not be reached.
 
-/** An error answered by the store (`code` from the API), or a failure to reach it. */
+/**
+ * An error answered by the store (`code` from the API), or a failure to reach
+ * it (`network_error`, `timeout`), or the end of a call by its caller
+ * (`aborted`) or by kv.close() (`closed`). `attempts` is how many times the
+ * request was sent (0 when it never was); `retryable` says whether the same
+ * call may succeed if made again (the client already retried it as far as
+ * its retry policy allows).
+ */
 export class KvError extends Error {
   constructor(code, status, message, options) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KvError';
     this.code = code;
     this.status = status;
+    this.attempts = options?.attempts ?? 0;
+    this.retryable = options?.retryable ?? false;
   }
 }
-
 
 // The KvError of an answer that is not a success.
 export function errorOf(method, url, status, answer, text) {
@@ -33,4 +41,3 @@ export function describe(value) {
   if (!name || name === 'Object') return 'an object';
   return `${/^[aeio]/i.test(name) ? 'an' : 'a'} ${name}`; // "a Uint8Array", "an ArrayBuffer"
 }
-

@@ -21,6 +21,7 @@ import { decodeKeyPart, KvU64, KvV8Value, setMutation } from './wire.js';
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const IMPORT_BATCH_SIZE = 500;
+const LOST_ANSWER_CODES = ['network_error', 'timeout', 'aborted', 'closed'];
 
 /**
  * Imports the lines of `source` (Kv.import documents it), sending each batch
@@ -185,7 +186,9 @@ function landedSummary(progress, linesCommitted) {
 function importBatchFailure(error, batch, progress, linesCommitted) {
   const lines = batch.firstLine === batch.lastLine ? `line ${batch.firstLine}` : `lines ${batch.firstLine} to ${batch.lastLine}`;
   const code = error?.code ?? 'network_error';
-  const lost = code === 'network_error' || code.startsWith('http_');
+  // No answer arrived: the batch may have been applied. (Its retries, with
+  // the same idempotency key, never applied it twice.)
+  const lost = LOST_ANSWER_CODES.includes(code) || code.startsWith('http_');
   const what = lost
     ? `the batch of ${lines} failed without the store's answer, so it may have landed, whole: ${error?.message ?? error}`
     : `the store refused the batch of ${lines}, so none of it landed: ${error.message}`;
@@ -193,7 +196,7 @@ function importBatchFailure(error, batch, progress, linesCommitted) {
     code,
     error?.status ?? null,
     `import stopped at line ${batch.firstLine}: ${what}. ${landedSummary(progress, linesCommitted)}`,
-    { cause: error },
+    { cause: error, attempts: error?.attempts, retryable: error?.retryable },
   );
   return Object.assign(failure, { ...progress, linesCommitted, failedLine: batch.firstLine });
 }

@@ -1,11 +1,13 @@
 // ESM client of the key-value store: a thin layer over docs/http-api.md.
 // No dependencies, so it runs unchanged on Node >= 20, Deno, Bun and Workers.
-// This module holds connect() and the Kv handle with its transport; the
-// parts are modules of their own: limits.js (the store's limits), wire.js
-// (the JSON codec of keys, values and entries), atomic.js (the commit
-// builder), list.js, watch.js, import.js, streams.js (NDJSON and
-// server-sent events), sizes.js (what the store counts), keys.js (key
-// order), errors.js, base64.js.
+// This module holds connect() and the Kv handle; the parts are modules of
+// their own: transport.js (fetch, timeouts, cancellation, retries with
+// backoff, idempotency keys), batch.js (auto-batching of get), limits.js
+// (the store's limits), wire.js (the JSON codec of keys, values and
+// entries), atomic.js (the commit builder), list.js, watch.js (resumable
+// watch), import.js, streams.js (NDJSON and server-sent events), sizes.js
+// (what the store counts), keys.js (key order), errors.js, base64.js,
+// version.js (the User-Agent).
 //
 // Code written for Deno KV (Deno.Kv) runs on it with only the line that
 // opens the database changed: entries and commits carry `versionstamp`,
@@ -13,13 +15,14 @@
 // commitVersionstamp(), close() and Symbol.dispose (README, "Code written
 // for Deno KV").
 
-import { AtomicOperation } from './atomic.js';
-import { describe, errorOf, KvError } from './errors.js';
+import { AtomicOperation, writeOptions } from './atomic.js';
+import { GetBatcher } from './batch.js';
+import { describe, KvError } from './errors.js';
 import { IMPORT_BATCH_SIZE, importLines } from './import.js';
 import { compareKeys } from './keys.js';
 import { MAX_KEYS_PER_GET, MAX_KEYS_PER_WATCH, MAX_LIST_BATCH } from './limits.js';
 import { KvListIterator } from './list.js';
-import { parseJson } from './streams.js';
+import { checkSignal, newIdempotencyKey, retryPolicy, timeoutOption, Transport } from './transport.js';
 import { watchStream } from './watch.js';
 import { COMMIT_VERSIONSTAMP, decodeEntry, encodeKey, encodeSelector, encodeSetKey, encodeSetOptions, encodeValue } from './wire.js';
 
@@ -37,8 +40,22 @@ const CONSISTENCY_LEVELS = ['strong', 'eventual'];
 const DISPOSE = Symbol.dispose ?? Symbol.for('Symbol.dispose');
 const ASYNC_DISPOSE = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose');
 
-/** Opens a handle on one store. Sends nothing: every method is one request. */
-export function connect({ accessToken, region, endpoint, fetch = globalThis.fetch, dangerouslyAllowBrowser = false } = {}) {
+/**
+ * Opens a handle on one store. Sends nothing: every method is one request
+ * (retried as `retry` allows), but for get(), whose calls of one tick share
+ * a request unless `batchGets` is false. README, "Using the client", lists
+ * the options and their defaults.
+ */
+export function connect({
+  accessToken,
+  region,
+  endpoint,
+  fetch = globalThis.fetch,
+  dangerouslyAllowBrowser = false,
+  timeoutMs,
+  retry,
+  batchGets = true,
+} = {}) {
   if (!dangerouslyAllowBrowser && typeof globalThis.window === 'object' && typeof globalThis.document === 'object') {
     throw new Error(
       'connect() refuses to run in a browser: the access token is a secret that grants full access to the store, ' +
@@ -56,7 +73,18 @@ export function connect({ accessToken, region, endpoint, fetch = globalThis.fetc
   if (typeof fetch !== 'function') {
     throw new TypeError(`connect() needs a fetch function: pass one as \`fetch\` (like globalThis.fetch), got ${describe(fetch)}`);
   }
-  return new Kv({ accessToken, region, endpoint: baseUrl.replace(/\/+$/, ''), fetch });
+  if (typeof batchGets !== 'boolean') {
+    throw new TypeError(`connect() batchGets must be true or false, got ${describe(batchGets)}`);
+  }
+  const transport = new Transport({
+    accessToken,
+    region,
+    endpoint: baseUrl.replace(/\/+$/, ''),
+    fetch,
+    timeoutMs: timeoutOption(timeoutMs),
+    retry: retryPolicy(retry),
+  });
+  return new Kv({ region, transport, batchGets });
 }
 
 function requireOption(name, value, example) {
@@ -66,31 +94,34 @@ function requireOption(name, value, example) {
 }
 
 class Kv {
-  #accessToken;
   #region;
-  #endpoint;
-  #fetch;
-  #closed = false;
-  // One per request in flight and per open watch, aborted by close(). (Not
-  // one signal shared by all: Node warns past 10 listeners on a signal.)
-  #inFlight = new Set();
+  #transport;
+  #batcher; // null when batchGets is false
 
-  constructor({ accessToken, region, endpoint, fetch }) {
-    this.#accessToken = accessToken;
+  constructor({ region, transport, batchGets }) {
     this.#region = region;
-    this.#endpoint = endpoint;
-    this.#fetch = fetch;
+    this.#transport = transport;
+    this.#batcher = batchGets
+      ? new GetBatcher((keys, signal) => this.#transport.request('POST', 'get', { keys }, { signal }).then(({ entries }) => entries))
+      : null;
   }
 
   get region() {
     return this.#region;
   }
 
-  /** Reads one key. `options.consistency` is accepted for Deno KV's sake: every read is strong. */
+  /**
+   * Reads one key. `options.signal` aborts the call; `options.consistency`
+   * is accepted for Deno KV's sake: every read is strong. The get() calls
+   * of one tick are sent as one request (unless connect()'s batchGets is
+   * false); each still resolves to its own entry or rejects with its own error.
+   */
   async get(key, options) {
     this.#ensureOpen('get');
-    readOptions(options, 'get');
-    const [entry] = await this.#getEntries([encodeKey(key, 'key')]);
+    const { signal } = readOptions(options, 'get');
+    const wireKey = encodeKey(key, 'key');
+    if (this.#batcher) return decodeEntry(await this.#batcher.get(key, wireKey, signal));
+    const [entry] = await this.#getEntries([wireKey], signal);
     return entry;
   }
 
@@ -102,15 +133,20 @@ class Kv {
     if (keys.length < 1 || keys.length > MAX_KEYS_PER_GET) {
       throw new TypeError(`getMany() takes 1 to ${MAX_KEYS_PER_GET} keys, got ${keys.length}; split larger reads`);
     }
-    readOptions(options, 'getMany');
-    return this.#getEntries(keys.map((key, index) => encodeKey(key, `keys[${index}]`)));
+    const { signal } = readOptions(options, 'getMany');
+    return this.#getEntries(keys.map((key, index) => encodeKey(key, `keys[${index}]`)), signal);
   }
 
-  /** Writes a value; a key ending in kv.commitVersionstamp() gets the commit's version as its last part. */
+  /**
+   * Writes a value; a key ending in kv.commitVersionstamp() gets the commit's
+   * version as its last part. Options: `expireIn`, `signal`, `idempotencyKey`.
+   */
   async set(key, value, options) {
     this.#ensureOpen('set');
-    const body = { ...encodeSetKey(key, 'key'), ...encodeValue(value, 'value'), ...encodeSetOptions(options, 'options') };
-    const { version } = await this.#post('set', body);
+    const wire = { ...encodeSetKey(key, 'key'), ...encodeValue(value, 'value') };
+    const { signal, idempotencyKey, rest } = writeOptions(options, 'set', ['expireIn']);
+    const body = { ...wire, ...encodeSetOptions(rest, 'options') };
+    const { version } = await this.#write('set', body, { signal, idempotencyKey });
     return { ok: true, version, versionstamp: version };
   }
 
@@ -126,7 +162,8 @@ class Kv {
 
   /**
    * Entries of a selector in key order, as Deno KV's KvListIterator: an async
-   * iterator with a `cursor` to resume from.
+   * iterator with a `cursor` to resume from. `options.signal` aborts the
+   * page being read and every later one.
    */
   list(selector, options = {}) {
     this.#ensureOpen('list');
@@ -146,39 +183,45 @@ class Kv {
       throw new TypeError(`list() cursor must be a string from an earlier list, got ${describe(cursor)}`);
     }
     checkConsistency(consistency, 'list');
-    const page = (after, size) => this.#post('list', { ...wireSelector, limit: size, reverse, keysOnly, cursor: after });
+    const signal = checkSignal(options.signal, 'list() options.signal');
+    const page = (after, size) =>
+      this.#transport.request('POST', 'list', { ...wireSelector, limit: size, reverse, keysOnly, cursor: after }, { signal });
     return new KvListIterator(page, { limit: limit ?? Infinity, batchSize, cursor, error: rangeError(selector) });
   }
 
-  /** How many live entries a selector holds. */
-  async count(selector) {
+  /** How many live entries a selector holds. `options.signal` aborts it. */
+  async count(selector, options) {
     this.#ensureOpen('count');
     // The store counts at most 100,000 entries a request (kMaxCountScanEntries)
     // and answers a cursor for the rest: follow it to the end.
     const body = encodeSelector(selector);
+    const { signal } = callOptions(options, 'count');
     let total = 0;
     for (;;) {
-      const { count, cursor } = await this.#post('count', body);
+      const { count, cursor } = await this.#transport.request('POST', 'count', body, { signal });
       total += count;
       if (cursor === null || cursor === undefined) return total;
       body.cursor = cursor;
     }
   }
 
-  /** The store's limits and this month's usage. */
-  async usage() {
+  /** The store's limits and this month's usage. `options.signal` aborts it. */
+  async usage(options) {
     this.#ensureOpen('usage');
-    return this.#request('GET', 'usage');
+    const { signal } = callOptions(options, 'usage');
+    return this.#transport.request('GET', 'usage', undefined, { signal });
   }
 
   /**
    * The entries of a selector (default: the whole store) as newline-delimited
    * JSON, one line per entry: `{"key", "value", "valueType"?, "version",
    * "expiresAt"?}` with the key and value in their wire form (docs/http-api.md).
+   * `options.signal` aborts it.
    */
-  async *export(selector = { prefix: [] }) {
+  async *export(selector = { prefix: [] }, options) {
     this.#ensureOpen('export');
-    for await (const entry of this.list(selector, { batchSize: MAX_LIST_BATCH })) {
+    const { signal } = callOptions(options, 'export');
+    for await (const entry of this.list(selector, { batchSize: MAX_LIST_BATCH, signal })) {
       const line = { key: encodeKey(entry.key, 'key'), ...encodeValue(entry.value, 'value'), version: entry.version };
       if (entry.expiresAt !== undefined) line.expiresAt = entry.expiresAt;
       yield `${JSON.stringify(line)}\n`;
@@ -191,6 +234,8 @@ class Kv {
    * atomically. Entries keep their expiry; those already expired are
    * skipped. Versions are this store's own. Calls `onProgress({ imported,
    * skipped, batches })` after each batch and resolves to the same counts.
+   * `signal` aborts it. Each batch is a write with an idempotency key of its
+   * own, retried as any write.
    *
    * A batch holds at most `batchSize` entries and never more than the store
    * takes in one commit: its encoded keys plus stored values stay within the
@@ -208,12 +253,14 @@ class Kv {
    * to it landed, none after it did. `failedLine` is the first line of the
    * batch that failed (or the malformed line), which the message names; to
    * resume, import again from line `linesCommitted + 1`. When the answer was
-   * lost (`network_error`, `http_<status>`), the failed batch may also have
-   * landed, whole: the message says so and names its lines.
+   * lost (`network_error`, `timeout`, `aborted`, `closed`, `http_<status>`),
+   * the failed batch may also have landed, whole: the message says so and
+   * names its lines.
    */
-  async import(source, { batchSize = IMPORT_BATCH_SIZE, onProgress } = {}) {
+  async import(source, { batchSize = IMPORT_BATCH_SIZE, onProgress, signal } = {}) {
     this.#ensureOpen('import');
-    return importLines(source, { batchSize, onProgress }, (mutations) => this.#post('atomic', { checks: [], mutations }));
+    checkSignal(signal, 'import() options.signal');
+    return importLines(source, { batchSize, onProgress }, (mutations) => this.#write('atomic', { checks: [], mutations }, { signal }));
   }
 
   /**
@@ -221,8 +268,10 @@ class Kv {
    * again whenever one of them changes. An event is Deno KV's array of the
    * keys' entries, which also has `entries` (the same, as a plain array) and
    * `changed` (the indexes of the keys that changed). Reconnects after a
-   * dropped connection; cancel the stream (or abort `signal`, or close the
-   * handle) to end it. `raw`: an event after each reconnect, changed or not.
+   * dropped connection, with backoff, and then delivers the current entries
+   * if any changed meanwhile; a 4xx (other than 408 and 429) ends it with
+   * its KvError. Cancel the stream (or abort `signal`, or close the handle)
+   * to end it. `raw`: an event after each reconnect, changed or not.
    */
   watch(keys, options = {}) {
     this.#ensureOpen('watch');
@@ -230,39 +279,47 @@ class Kv {
       throw new TypeError(`watch() takes an array of 1 to ${MAX_KEYS_PER_WATCH} keys, got ${Array.isArray(keys) ? keys.length : describe(keys)}`);
     }
     const { signal, raw = false } = options ?? {};
+    checkSignal(signal, 'watch() options.signal');
     const wireKeys = keys.map((key, index) => encodeKey(key, `keys[${index}]`));
-    const url = `${this.#endpoint}/v1/watch`;
-    // Called detached: Workers' fetch throws "Illegal invocation" when called as a method of another object.
-    const fetch = this.#fetch;
-    const open = (abortSignal) => fetch(url, this.#requestInit('POST', { keys: wireKeys }, abortSignal));
-    const closer = new AbortController();
-    this.#inFlight.add(closer);
-    const onEnd = () => this.#inFlight.delete(closer);
-    return watchStream(url, open, { signals: [signal, closer.signal], raw: raw === true, onEnd });
+    const transport = this.#transport;
+    const open = (abortSignal) => transport.openStream('watch', { keys: wireKeys }, abortSignal);
+    const closer = transport.track();
+    return watchStream(transport.url('watch'), open, {
+      signals: [signal, closer.signal],
+      raw: raw === true,
+      onEnd: closer.release,
+      backoff: (n) => transport.backoff(n),
+      reconnect: transport.policy.maxAttempts > 1,
+    });
   }
 
-  /** Deletes a key; resolves to whether an entry existed. */
-  async delete(key) {
+  /** Deletes a key; resolves to whether an entry existed. Options: `signal`, `idempotencyKey`. */
+  async delete(key, options) {
     this.#ensureOpen('delete');
-    const { deleted } = await this.#post('delete', { key: encodeKey(key, 'key') });
+    const wireKey = encodeKey(key, 'key');
+    const { signal, idempotencyKey } = writeOptions(options, 'delete');
+    const { deleted } = await this.#write('delete', { key: wireKey }, { signal, idempotencyKey });
     return deleted;
   }
 
   atomic() {
     this.#ensureOpen('atomic');
-    return new AtomicOperation((body) => this.#post('atomic', body));
+    return new AtomicOperation((body, { signal, idempotencyKey }) => this.#write('atomic', body, { signal, idempotencyKey }));
   }
 
   /**
    * Closes the handle: requests in flight are interrupted (they reject with
-   * KvError "closed" and may or may not have been applied), open watches end
-   * (their streams close), and every later call is refused with KvError
-   * "closed". Closing again does nothing.
+   * KvError "closed" and may or may not have been applied), so are their
+   * waits between retries and the get() calls waiting for their batch, open
+   * watches end (their streams close), and every later call is refused with
+   * KvError "closed". Closing again does nothing.
    */
   close() {
-    this.#closed = true;
-    for (const controller of this.#inFlight) controller.abort();
-    this.#inFlight.clear();
+    if (this.#transport.closed) return;
+    this.#transport.close();
+    this.#batcher?.close(
+      new KvError('closed', null, 'kv.get() was interrupted by kv.close() before its batch was sent', { attempts: 0 }),
+    );
   }
 
   [DISPOSE]() {
@@ -274,69 +331,39 @@ class Kv {
   }
 
   #ensureOpen(method) {
-    if (this.#closed) {
-      throw new KvError('closed', null, `kv.${method}() was called on a closed handle: kv.close() ended it; call connect() for a new one`);
-    }
+    this.#transport.ensureOpen(method);
   }
 
-  async #getEntries(wireKeys) {
-    const { entries } = await this.#post('get', { keys: wireKeys });
+  async #getEntries(wireKeys, signal) {
+    const { entries } = await this.#transport.request('POST', 'get', { keys: wireKeys }, { signal });
     return entries.map(decodeEntry);
   }
 
-  #post(route, body) {
-    return this.#request('POST', route, body);
-  }
-
-  #requestInit(method, body, signal) {
-    return {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#accessToken}`,
-        // The store refuses a region other than its own, naming it.
-        'kv-region': this.#region,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      ...(signal ? { signal } : {}),
-    };
-  }
-
-  async #request(method, route, body) {
-    const url = `${this.#endpoint}/v1/${route}`;
-    this.#ensureOpen(route); // also for the pages of a list and the commits of an atomic() made before close()
-    const closer = new AbortController();
-    const request = this.#requestInit(method, body, closer.signal);
-    // Called detached: Workers' fetch throws "Illegal invocation" when called as a method of another object.
-    const fetch = this.#fetch;
-    let response;
-    let text;
-    this.#inFlight.add(closer);
-    try {
-      response = await fetch(url, request);
-      text = await response.text();
-    } catch (cause) {
-      if (closer.signal.aborted) {
-        throw new KvError('closed', null, `${method} ${url} was interrupted by kv.close(); it may or may not have been applied`, { cause });
-      }
-      throw new KvError('network_error', null, `${method} ${url} failed before an answer arrived: ${cause?.message ?? cause}`, { cause });
-    } finally {
-      this.#inFlight.delete(closer);
-    }
-    const answer = parseJson(text);
-    if (response.ok && answer !== undefined) return answer;
-    throw errorOf(method, url, response.status, answer, text);
+  // A write: sent with an idempotency key (the caller's, or one made for
+  // this call), the same for each of its retries.
+  #write(route, body, { signal, idempotencyKey }) {
+    return this.#transport.request('POST', route, body, { signal, idempotencyKey: idempotencyKey ?? newIdempotencyKey() });
   }
 }
 
-// The options of a read: Deno KV's consistency, which changes nothing here
-// (one Durable Object serializes each store: every read is strong).
+// The options of a read: `signal`, and Deno KV's consistency, which changes
+// nothing here (one Durable Object serializes each store: every read is strong).
 function readOptions(options, method) {
-  if (options === undefined) return;
+  if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${method}() options must be an object like { consistency: "strong" }, got ${describe(options)}`);
   }
   checkConsistency(options.consistency, method);
+  return { signal: checkSignal(options.signal, `${method}() options.signal`) };
+}
+
+// The options of a call that takes only `signal`.
+function callOptions(options, method) {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${method}() options must be an object like { signal }, got ${describe(options)}`);
+  }
+  return { signal: checkSignal(options.signal, `${method}() options.signal`) };
 }
 
 function checkConsistency(consistency, method) {

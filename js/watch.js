@@ -1,22 +1,34 @@
 // watch(): a stream of `{ entries, changed }` for a few keys that reconnects
 // after a dropped connection, with backoff, and delivers what changed
 // meanwhile, so no change goes missing.
+//
+// A connection ends by the store's `event: end` (its lifetime; reconnect at
+// once), by a drop (the network, a reset, a cut stream, the stream's end
+// without `event: end`) or by a refusal. After a drop, and after a 408,
+// 429 or 5xx answer to a reconnect, it reconnects after a backoff delay as
+// requests are retried (full jitter, retry.baseDelayMs doubling up to
+// retry.maxDelayMs; a Retry-After is honoured), for as long as the watch
+// lives: a watch outlives an outage. Another 4xx (a rotated token's 401) or
+// an `event: error` ends the stream with that KvError. The first event of
+// each connection holds every key's current entry: it is delivered when any
+// version differs from the last event delivered, with `changed` naming those
+// keys, so a change made while the watch was away is never missed.
 
 import { errorOf, KvError } from './errors.js';
 import { parseJson, serverSentEvents } from './streams.js';
+import { retryAfterMs, RETRYABLE_STATUSES } from './transport.js';
 import { decodeEntry } from './wire.js';
-
-const RECONNECT_FIRST_MS = 100;
-const RECONNECT_LAST_MS = 5000;
 
 /**
  * The stream Kv.watch returns: `open(signal)` sends the watch request to
- * `url` and resolves to its Response; cancelling the stream or aborting one
- * of `signals` (the caller's, the one Kv.close() aborts) closes it, and
- * `onEnd` is called once it ended. With `raw`, an event follows each
- * reconnect even when nothing changed meanwhile.
+ * `url` and resolves to `{ response, release }` (transport.openStream);
+ * cancelling the stream or aborting one of `signals` (the caller's, the one
+ * Kv.close() aborts) closes it, and `onEnd` is called once it ended. With
+ * `raw`, an event follows each reconnect even when nothing changed
+ * meanwhile. `backoff(n)` is the wait before reconnect n after drops in a
+ * row; `reconnect` false ends the stream at the first drop, with its error.
  */
-export function watchStream(url, open, { signals, raw = false, onEnd }) {
+export function watchStream(url, open, { signals, raw = false, onEnd, backoff, reconnect = true }) {
   const abort = new AbortController();
   const stop = () => abort.abort();
   const live = signals.filter(Boolean);
@@ -28,7 +40,7 @@ export function watchStream(url, open, { signals, raw = false, onEnd }) {
     for (const signal of live) signal.removeEventListener('abort', stop);
     onEnd?.();
   };
-  const events = watchEvents(url, open, abort.signal, raw);
+  const events = watchEvents(url, open, abort.signal, { raw, backoff, reconnect });
   return new ReadableStream({
     async pull(controller) {
       try {
@@ -65,41 +77,68 @@ function watchEvent(entries, changed) {
   return event;
 }
 
-async function* watchEvents(url, open, signal, raw) {
-  let versions = null; // of the last event yielded
-  let delay = RECONNECT_FIRST_MS;
+async function* watchEvents(url, open, signal, { raw, backoff, reconnect }) {
+  let versions = null; // of the last event delivered
+  let drops = 0; // connections in a row that failed before an event
   while (!signal.aborted) {
-    let lifetimeReached = false;
+    let connection;
+    let wait = 0;
     try {
-      const response = await open(signal);
+      connection = await open(signal);
+      const { response } = connection;
       if (!response.ok) {
         const text = await response.text();
-        throw errorOf('POST', url, response.status, parseJson(text), text);
+        const error = errorOf('POST', url, response.status, parseJson(text), text);
+        if (!RETRYABLE_STATUSES.includes(response.status) && response.status < 500) throw refusal(error, drops + 1);
+        throw Object.assign(error, { retryAfter: retryAfterMs(response.headers?.get?.('retry-after') ?? undefined) });
       }
+      let lifetimeReached = false;
       for await (const event of serverSentEvents(response.body)) {
-        if (event.type === 'error') throw errorOf('POST', url, 200, parseJson(event.data), event.data);
+        if (event.type === 'error') throw refusal(errorOf('POST', url, 200, parseJson(event.data), event.data), drops + 1);
         if (event.type === 'end') {
           lifetimeReached = true; // the store closes every stream after a while: reconnect at once
           break;
         }
         const { entries, changed } = JSON.parse(event.data);
-        // After a reconnect the first event holds every key: keep only what changed meanwhile.
+        // After a reconnect the first event holds every key: keep only what changed since the last delivered.
         const news = versions === null ? changed : entries.flatMap((entry, i) => (entry.version !== versions[i] ? [i] : []));
-        versions = entries.map((entry) => entry.version);
-        delay = RECONNECT_FIRST_MS;
-        if (news.length > 0 || raw) yield watchEvent(entries.map(decodeEntry), news);
+        drops = 0;
+        if (news.length > 0 || raw || versions === null) {
+          versions = entries.map((entry) => entry.version);
+          yield watchEvent(entries.map(decodeEntry), news);
+        }
       }
+      if (!lifetimeReached) throw new KvError('network_error', null, `POST ${url}: the watch stream ended without the store's end event`);
     } catch (error) {
-      if (error instanceof KvError || signal.aborted) {
-        if (signal.aborted) return;
-        throw error;
-      }
-      // A dropped connection: try again, waiting longer each time.
+      if (signal.aborted) return;
+      if (error?.refused) throw error;
+      drops++;
+      if (!reconnect) throw dropped(url, error, drops);
+      wait = error?.retryAfter ?? backoff(drops);
+    } finally {
+      connection?.release();
     }
-    if (lifetimeReached) continue;
-    await sleep(delay, signal);
-    delay = Math.min(delay * 2, RECONNECT_LAST_MS);
+    if (wait > 0) await sleep(wait, signal);
   }
+}
+
+// An answer that ends the watch: a 4xx other than 408 and 429, or an `event: error`.
+function refusal(error, attempts) {
+  Object.defineProperty(error, 'refused', { value: true, configurable: true });
+  return Object.assign(error, { attempts, retryable: false });
+}
+
+// The error a watch ends with at a drop when it does not reconnect (retry: false).
+function dropped(url, error, attempts) {
+  if (error instanceof KvError) {
+    delete error.retryAfter;
+    return Object.assign(error, { attempts, retryable: true });
+  }
+  return new KvError('network_error', null, `POST ${url}: the watch stream broke: ${error?.message ?? error}`, {
+    cause: error,
+    attempts,
+    retryable: true,
+  });
 }
 
 // Waits `ms`, or less if `signal` aborts meanwhile.

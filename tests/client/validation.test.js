@@ -17,12 +17,13 @@ function jsonResponse(body, status = 200) {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
-/** A kv whose requests are recorded and answered with `answer` (a Response or a JSON body). */
+/** A kv whose requests are recorded and answered with `answer` (a Response or a JSON body, or a function making one). */
 function recordingKv(answer, options = OPTIONS) {
   const requests = [];
   const fetch = async (url, init) => {
     requests.push({ url, init, body: JSON.parse(init.body) });
-    return answer instanceof Response ? answer : jsonResponse(answer);
+    const result = typeof answer === 'function' ? answer() : answer;
+    return result instanceof Response ? result : jsonResponse(result);
   };
   return { kv: connect({ ...options, fetch }), requests };
 }
@@ -201,11 +202,14 @@ test('requests follow the HTTP API: routes, headers and bodies', async () => {
   await kv.atomic().check({ key: ['a'], version: null }).set(['a'], { n: 1 }).delete(['b']).commit();
   assert.equal(requests[0].url, `${ENDPOINT}/v1/atomic`);
   assert.equal(requests[0].init.method, 'POST');
-  assert.deepEqual(requests[0].init.headers, {
+  const { 'idempotency-key': idempotencyKey, ...headers } = requests[0].init.headers;
+  assert.deepEqual(headers, {
     authorization: 'Bearer token-1',
     'kv-region': 'eu-central-1',
+    'user-agent': 'own3d-kv-js/0.1.0',
     'content-type': 'application/json',
   });
+  assert.match(idempotencyKey, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a write carries a random UUID');
   assert.deepEqual(requests[0].body, {
     checks: [{ key: ['a'], version: null }],
     mutations: [
@@ -242,13 +246,13 @@ test('an error answer becomes a KvError with the API code, status and message', 
 });
 
 test('a non-JSON answer becomes KvError http_<status>', async () => {
-  const { kv } = recordingKv(new Response('<html>Bad Gateway</html>', { status: 502 }));
+  const { kv } = recordingKv(() => new Response('<html>Bad Gateway</html>', { status: 502 }), { ...OPTIONS, retry: false });
   await assert.rejects(kv.set(['a'], 1), { name: 'KvError', code: 'http_502', status: 502, message: /HTTP 502.*<html>Bad Gateway/ });
 });
 
 test('a network failure becomes KvError network_error with its cause', async () => {
   const cause = new TypeError('fetch failed');
-  const kv = connect({ ...OPTIONS, fetch: async () => { throw cause; } });
+  const kv = connect({ ...OPTIONS, fetch: async () => { throw cause; }, retry: { baseDelayMs: 1 } });
   await assert.rejects(kv.delete(['a']), (error) => {
     assert.ok(error instanceof KvError);
     assert.equal(error.code, 'network_error');

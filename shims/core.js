@@ -6,7 +6,7 @@
 import { sqlHostImport } from './sql_storage.js';
 
 const KV_OK = 0;
-const RESPONSE_BYTES = 64; // sizeof(kv_response), worker/kv_c.h
+const RESPONSE_BYTES = 72; // sizeof(kv_response), worker/kv_c.h
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NOTHING = new Uint8Array(0);
@@ -115,21 +115,25 @@ export function createCore(wasmModule) {
      * the token's SHA-256 (Uint8Array; empty for the Worker's directory);
      * `deferredOperations` the count the previous call returned (see
      * worker/store.h); `stateRow` the state row the previous call returned
-     * (Uint8Array), or null to read it from storage. Returns `{ status,
-     * body, quota, wakeAt, deferredOperations, stateRow, rows }`: the body
+     * (Uint8Array), or null to read it from storage; `idempotencyKey` the
+     * client's Idempotency-Key header, or '' for none. Returns `{ status,
+     * body, quota, wakeAt, deferredOperations, stateRow, replayed, rows }`:
+     * the body
      * (a string of JSON, or for KV Connect's operations a Uint8Array of
      * protobuf or plain text), the monthly quota `{ limit, remaining, resetsAt }`
      * or null, the time to wake the store for expired entries or null, the
      * count and the state row (a copy, or null) to keep once the
-     * transaction commits, and `{ read, written }`, the rows its statements
+     * transaction commits, whether the body is an earlier request's kept
+     * answer (an idempotent retry), and `{ read, written }`, the rows its statements
      * read and wrote. Throws CoreError when storage or the core failed, so
      * that transactionSync rolls back.
      */
-    handle(sql, operation, credential, body, nowMs, deferredOperations = 0, stateRow = null) {
+    handle(sql, operation, credential, body, nowMs, deferredOperations = 0, stateRow = null, idempotencyKey = '') {
       return guarded((core) => {
         const op = encoder.encode(operation);
         const state = stateRow ?? NOTHING;
-        const size = op.length + credential.length + body.length + state.length + RESPONSE_BYTES;
+        const key = encoder.encode(idempotencyKey);
+        const size = op.length + credential.length + body.length + state.length + key.length + RESPONSE_BYTES;
         const request = core.kv_alloc(size);
         if (request === 0) throw new CoreError(`out of wasm memory for a ${size}-byte request`);
         let trapped = true; // until proven otherwise: then the instance is dropped whole
@@ -138,14 +142,17 @@ export function createCore(wasmModule) {
           at.credential = at.op + op.length;
           at.body = at.credential + credential.length;
           at.state = at.body + body.length;
+          at.key = at.state + state.length;
           const bytes = new Uint8Array(memory());
           bytes.set(op, at.op);
           bytes.set(credential, at.credential);
           bytes.set(body, at.body);
           bytes.set(state, at.state);
+          bytes.set(key, at.key);
           return withStorage(sql, () => {
             const outcome = core.kv_handle(at.op, op.length, at.credential, credential.length,
-              at.body, body.length, nowMs, deferredOperations, at.state, state.length, at.response);
+              at.body, body.length, nowMs, deferredOperations, at.state, state.length, at.key, key.length,
+              at.response);
             const result = readResponse(memory(), at.response, BINARY_OPERATIONS.has(operation));
             result.rows = { read: storage.rowsRead, written: storage.rowsWritten };
             trapped = false;
@@ -189,6 +196,7 @@ function readResponse(buffer, pointer, binary) {
     wakeAt: wakeAt < 0 ? null : wakeAt,
     deferredOperations,
     stateRow: stateRowLength === 0 ? null : new Uint8Array(buffer, view.getUint32(56, true), stateRowLength).slice(),
+    replayed: view.getInt32(64, true) === 1,
   };
 }
 

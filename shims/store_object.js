@@ -65,15 +65,17 @@ export class KvStore extends DurableObject {
   /**
    * RPC from the Worker: one API request. `credential` is the access
    * token's SHA-256 (empty for the directory and for the Worker's own
-   * operations), `body` the request's JSON bytes. Returns
-   * `{ status, body, quota, rows }` (see shims/core.js; `rows` is null when
-   * the request rolled back).
+   * operations), `body` the request's JSON bytes, `idempotencyKey` the
+   * client's Idempotency-Key ('' for none). Returns `{ status, body, quota,
+   * rows, replayed }` (see shims/core.js; `rows` is null when the request
+   * rolled back).
    */
-  async handle(operation, credential, body) {
-    const { status, body: json, quota, wakeAt, rows } = this.#run(operation, credential, body);
-    if (status === 200) await this.#afterCommit(operation, wakeAt, json);
+  async handle(operation, credential, body, idempotencyKey = '') {
+    const { status, body: json, quota, wakeAt, rows, replayed } = this.#run(operation, credential, body, idempotencyKey);
+    // A replayed answer applied nothing: no watch or alarm to update.
+    if (status === 200 && !replayed) await this.#afterCommit(operation, wakeAt, json);
     await this.#scheduleFold();
-    return { status, body: json, quota, rows };
+    return { status, body: json, quota, rows, replayed };
   }
 
   /**
@@ -157,7 +159,7 @@ export class KvStore extends DurableObject {
       }
       for (let batch = 0; batch < limits.purgeBatchesPerAlarm; batch++) {
         const storage = this.#faults.take('purge_storage_error') ? failingSql : this.ctx.storage.sql;
-        const result = this.#run('purge', NOTHING, NOTHING, storage);
+        const result = this.#run('purge', NOTHING, NOTHING, '', storage);
         if (result.status !== 200) throw new Error(`purge failed with ${result.status}: ${result.body}`);
         const { purged, more, nextExpiry } = JSON.parse(result.body);
         if (purged > 0) this.#updateWatches(); // an expired entry is a change too
@@ -208,13 +210,13 @@ export class KvStore extends DurableObject {
     this.#watches.update((watch) => this.#run(watch.peek, watch.credential, watch.body));
   }
 
-  #run(operation, credential, body, sql = this.ctx.storage.sql) {
+  #run(operation, credential, body, idempotencyKey = '', sql = this.ctx.storage.sql) {
     const { storage } = this.ctx;
     try {
       // Client requests only: the Worker's own calls (stats for a listing) stay clear of a test's traps.
       if (credential.byteLength > 0 && this.#faults.take('trap')) core.trapForTest();
       const result = storage.transactionSync(() => core.handle(sql, operation, new Uint8Array(credential),
-        new Uint8Array(body), Date.now(), this.#deferredOperations, this.#stateRow));
+        new Uint8Array(body), Date.now(), this.#deferredOperations, this.#stateRow, idempotencyKey));
       // Committed: now these are what to keep.
       this.#deferredOperations = result.deferredOperations;
       this.#stateRow = result.stateRow;

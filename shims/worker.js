@@ -21,6 +21,8 @@ const STORE_ROUTES = {
   '/v1/usage': ['GET', 'usage'],
   '/v1/watch': ['POST', 'watch'],
 };
+// Routes whose requests may carry an Idempotency-Key (docs/http-api.md).
+const IDEMPOTENT_OPERATIONS = new Set(['set', 'delete', 'atomic']);
 // Access tokens are what crypto.randomUUID() makes.
 const TOKEN_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(\/token)?$/;
@@ -121,16 +123,21 @@ async function storeRequest(request, env, operation) {
   const body = request.method === 'POST' ? await readBody(request) : NOTHING;
   if (body instanceof Response) return body;
   const object = storeObject(env, store);
+  // The writes take an Idempotency-Key; the core checks its form.
+  const idempotencyKey = IDEMPOTENT_OPERATIONS.has(operation) ? request.headers.get('idempotency-key') ?? '' : '';
   const result = operation === 'watch'
     ? await object.watch(credential, body)
-    : await object.handle(operation, credential, body);
+    : await object.handle(operation, credential, body, idempotencyKey);
   if (result.status === 401) return refuseStoreToken(request, env, credential, result.body);
   const quota = rateLimitHeaders(result.quota);
   if (result.stream) {
     return new Response(result.stream, { headers: { ...SSE_HEADERS, ...quota } });
   }
   const rows = env.KV_ROW_COUNTS === 'on' ? rowCountHeaders(result.rows) : {};
-  return new Response(result.body, { status: result.status, headers: { ...JSON_HEADERS, ...quota, ...rows } });
+  const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : {};
+  return new Response(result.body, {
+    status: result.status, headers: { ...JSON_HEADERS, ...quota, ...rows, ...replayed },
+  });
 }
 
 /**

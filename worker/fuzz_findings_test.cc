@@ -11,31 +11,33 @@
 namespace kv {
 namespace {
 
-// request_fuzzer, fuzz/regressions/request_fuzzer/value-number-out-of-range.json:
-// a number beyond binary64's range (1e400, -1e999) parses to an infinity,
-// which Boost.JSON serializes as `Infinity` / `-Infinity`: not JSON. The
-// set was accepted and stored that way, and from then on every get, getMany
-// or list that includes the entry answered invalid JSON (the client throws
-// http_200). A value must come back as the JSON it was, so such a number
-// has to be refused (a 4xx, nothing stored).
+// request_fuzzer,
+// fuzz/regressions/request_fuzzer/value-number-out-of-range.json: a number
+// beyond binary64's range (1e400, -1e999) parses to an infinity, which
+// Boost.JSON serializes as `Infinity` / `-Infinity`: not JSON. The set was
+// accepted and stored that way, and from then on every get, getMany or list
+// that includes the entry answered invalid JSON (the client throws http_200). A
+// value must come back as the JSON it was, so such a number has to be refused
+// (a 4xx, nothing stored).
 TEST(FuzzFindingsTest, NumbersOutOfRangeInValuesAreRefused) {
   for (const std::string value :
        {"1e400", "-1e999", "[1,{\"n\":1e309}]", "123456789e999"}) {
     CommitRequest set;
     const Status status =
         DecodeSet("{\"key\":[\"k\"],\"value\":" + value + "}", &set);
-    EXPECT_FALSE(status.ok()) << value << " was accepted and stored as "
-                              << (set.mutations.empty()
-                                      ? std::string("nothing")
-                                      : set.mutations[0].value);
+    EXPECT_FALSE(status.ok())
+        << value << " was accepted and stored as "
+        << (set.mutations.empty() ? std::string("nothing")
+                                  : set.mutations[0].value);
     if (!status.ok()) EXPECT_EQ(status.http_status() / 100, 4) << value;
 
     CommitRequest atomic;
-    EXPECT_FALSE(DecodeAtomic("{\"mutations\":[{\"type\":\"set\",\"key\":[\"k\"],"
-                              "\"value\":" +
-                                  value + "}]}",
-                              &atomic)
-                     .ok())
+    EXPECT_FALSE(
+        DecodeAtomic("{\"mutations\":[{\"type\":\"set\",\"key\":[\"k\"],"
+                     "\"value\":" +
+                         value + "}]}",
+                     &atomic)
+            .ok())
         << value;
   }
 }

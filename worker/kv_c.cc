@@ -105,7 +105,8 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
                   const uint8_t* body, uint32_t body_len, double now_ms,
                   double deferred_operations, const uint8_t* state_row,
-                  uint32_t state_row_len, kv_response* response) {
+                  uint32_t state_row_len, const uint8_t* idempotency_key,
+                  uint32_t idempotency_key_len, kv_response* response) {
   // Kept until the next call, so the host reads the body in place.
   static kv::Response result;
   result = kv::Handle(
@@ -113,7 +114,8 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
       {kv::View(operation, operation_len), kv::View(credential, credential_len),
        kv::View(body, body_len), static_cast<int64_t>(now_ms),
        static_cast<uint64_t>(deferred_operations),
-       kv::View(state_row, state_row_len)});
+       kv::View(state_row, state_row_len),
+       kv::View(idempotency_key, idempotency_key_len)});
   response->body = reinterpret_cast<const uint8_t*>(result.body.data());
   response->body_len = static_cast<uint32_t>(result.body.size());
   response->http_status = result.http_status;
@@ -130,6 +132,7 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
   response->state_row =
       reinterpret_cast<const uint8_t*>(result.state_row.data());
   response->state_row_len = static_cast<uint32_t>(result.state_row.size());
+  response->replayed = result.replayed ? 1 : 0;
   return result.failed ? KV_STORAGE_ERROR : KV_OK;
 }
 
@@ -142,4 +145,5 @@ static_assert(offsetof(kv_response, deferred_operations) == 48,
               "kv_response layout");
 static_assert(offsetof(kv_response, state_row) == 56, "kv_response layout");
 static_assert(offsetof(kv_response, state_row_len) == 60, "kv_response layout");
-static_assert(sizeof(kv_response) == 64, "kv_response layout");
+static_assert(offsetof(kv_response, replayed) == 64, "kv_response layout");
+static_assert(sizeof(kv_response) == 72, "kv_response layout");

@@ -60,7 +60,7 @@ KV_EXPORT(kv_trap_for_test) void kv_trap_for_test(void);
 KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
 
 /* The response of kv_handle, written into a struct the caller provides.
- * Layout (little-endian, 64 bytes):
+ * Layout (little-endian):
  *   0  u32 body          JSON body: owned by the core, valid until the
  *   4  u32 body_len      next kv_handle call
  *   8  i32 http_status   of the response (a refusal is a 4xx or 507)
@@ -76,7 +76,11 @@ KV_EXPORT(kv_migrate) int32_t kv_migrate(void);
  *  60  u32 state_row_len this request (owned by the core, valid until the
  *                        next call; 0 bytes: none): the host keeps a copy
  *                        once its transaction commits and passes it to the
- *                        next call, which then does not read it again */
+ *                        next call, which then does not read it again
+ *  64  i32 replayed      1: the body is the kept answer of an earlier
+ *                        request with the same idempotency key (nothing was
+ *                        applied); 0 otherwise
+ * (72 bytes in all, with padding.) */
 typedef struct {
   const uint8_t* body;
   uint32_t body_len;
@@ -88,6 +92,7 @@ typedef struct {
   double deferred_operations;
   const uint8_t* state_row;
   uint32_t state_row_len;
+  int32_t replayed;
 } kv_response;
 
 /* Handles one request of the HTTP API (worker/service.h): `operation` is the
@@ -97,7 +102,8 @@ typedef struct {
  * the host's clock, `deferred_operations` the count the previous call
  * returned (0 for a new object: worker/store.h explains the fold),
  * `state_row` the state row the previous call returned (0 bytes for a new
- * object, after a rollback, or after the host erased its storage). Fills
+ * object, after a rollback, or after the host erased its storage),
+ * `idempotency_key` the client's Idempotency-Key (0 bytes: none). Fills
  * *response and returns KV_OK, or KV_STORAGE_ERROR when storage failed: the
  * response is then a 500, the host must roll the transaction back, keep
  * its previous deferred count and drop its state row. */
@@ -106,7 +112,8 @@ int32_t kv_handle(const char* operation, uint32_t operation_len,
                   const uint8_t* credential, uint32_t credential_len,
                   const uint8_t* body, uint32_t body_len, double now_ms,
                   double deferred_operations, const uint8_t* state_row,
-                  uint32_t state_row_len, kv_response* response);
+                  uint32_t state_row_len, const uint8_t* idempotency_key,
+                  uint32_t idempotency_key_len, kv_response* response);
 
 /* ---- Imports (module "kv_host") ---- */
 

@@ -81,6 +81,14 @@ constexpr int64_t kMaxExpireInMs = int64_t{36525} * 24 * 3600 * 1000;
 // The largest integer JSON clients (JavaScript) read exactly: 2^53 - 1.
 constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
 
+// Idempotent writes (the Idempotency-Key header): how long and how many
+// outcomes a store keeps, and a key's length (characters of
+// [A-Za-z0-9_-]). A retry within both bounds is answered the first
+// outcome; past them it would be applied again.
+constexpr int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
+constexpr int64_t kMaxIdempotencyKeys = 10000;
+constexpr size_t kMaxIdempotencyKeyBytes = 64;
+
 // Quotas of a new store: the free tier. Operators raise them per store.
 constexpr uint64_t kFreeTierOpsPerMonth = 10000;
 constexpr uint64_t kFreeTierStorageBytes = 10 * 1024 * 1024;

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "key_codec.h"
 #include "json_request.h"
+#include "key_codec.h"
 
 namespace kv {
 namespace {

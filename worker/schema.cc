@@ -84,6 +84,29 @@ std::string_view StatementSql(Statement statement) {
     case Statement::kNextExpiry:
       return "SELECT min(expires_at) FROM kv_entries "
              "WHERE expires_at IS NOT NULL";
+    case Statement::kCreateOutcomes:
+      // key: the client's Idempotency-Key; digest: of the operation and
+      // body (Store::RecallOutcome); status and response: what it was
+      // answered. seq grows by one per row, so the newest
+      // kMaxIdempotencyKeys rows are those past the newest seq minus that.
+      return "CREATE TABLE IF NOT EXISTS kv_idempotency ("
+             "seq INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, "
+             "digest BLOB NOT NULL, status INTEGER NOT NULL, "
+             "response BLOB NOT NULL, created_at INTEGER NOT NULL)";
+    case Statement::kCreateOutcomesByAge:
+      return "CREATE INDEX IF NOT EXISTS kv_idempotency_by_age "
+             "ON kv_idempotency (created_at)";
+    case Statement::kSelectOutcome:
+      return "SELECT digest, status, response FROM kv_idempotency "
+             "WHERE key = ?1 AND created_at > ?2";
+    case Statement::kInsertOutcome:
+      return "INSERT INTO kv_idempotency "
+             "(key, digest, status, response, created_at) "
+             "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq";
+    case Statement::kPruneOutcomesByAge:
+      return "DELETE FROM kv_idempotency WHERE created_at <= ?1";
+    case Statement::kPruneOutcomesBySeq:
+      return "DELETE FROM kv_idempotency WHERE seq <= ?1";
     case Statement::kNumStatements:
       break;
   }

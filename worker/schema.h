@@ -48,6 +48,17 @@ enum class Statement : int32_t {
   kPurgeExpired,
   // -> (earliest expires_at, or NULL)
   kNextExpiry,
+  // Outcomes of idempotent writes (Store::RecallOutcome): schema, then
+  // key, oldest created_at kept -> (digest, status, response);
+  // key, digest, status, response, created_at -> (seq);
+  // created_at cutoff (deletes rows at or before it);
+  // seq cutoff (deletes rows at or before it).
+  kCreateOutcomes,
+  kCreateOutcomesByAge,
+  kSelectOutcome,
+  kInsertOutcome,
+  kPruneOutcomesByAge,
+  kPruneOutcomesBySeq,
   kNumStatements,  // not a statement: how many there are
 };
 

@@ -367,6 +367,71 @@ const Operation* FindOperation(std::string_view name) {
   return nullptr;
 }
 
+// The digest an Idempotency-Key is kept with: the operation and the body,
+// as two 64-bit FNV-1a hashes (of each byte, and of the body's length and
+// each byte again with another basis). It tells a retry from another
+// request that reuses the key; a client can only collide with itself.
+std::string RequestDigest(std::string_view operation, std::string_view body) {
+  uint64_t first = 14695981039346656037ull;
+  uint64_t second = 1099511628211ull * body.size() ^ 0x9e3779b97f4a7c15ull;
+  const auto mix = [&](std::string_view bytes) {
+    for (unsigned char byte : bytes) {
+      first = (first ^ byte) * 1099511628211ull;
+      second = (second ^ byte) * 1099511628211ull + 1;
+    }
+  };
+  mix(operation);
+  mix(std::string_view("\0", 1));
+  mix(body);
+  std::string digest;
+  for (uint64_t half : {first, second}) {
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      digest.push_back(static_cast<char>(half >> shift));
+    }
+  }
+  return digest;
+}
+
+Status CheckIdempotencyKey(std::string_view key, std::string_view operation) {
+  if (operation != "set" && operation != "delete" && operation != "atomic") {
+    return Status::Error(Code::kInvalidIdempotencyKey,
+                         "only writes (set, delete, atomic) take an "
+                         "Idempotency-Key");
+  }
+  bool valid = !key.empty() && key.size() <= kMaxIdempotencyKeyBytes;
+  for (char c : key) {
+    valid = valid && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '_' || c == '-');
+  }
+  if (valid) return Status::OK();
+  return Status::Error(Code::kInvalidIdempotencyKey,
+                       "the Idempotency-Key must be 1 to " +
+                           std::to_string(kMaxIdempotencyKeyBytes) +
+                           " characters of A-Z, a-z, 0-9, _ and -");
+}
+
+// Runs `operation`; with an Idempotency-Key, answers a retry with the kept
+// outcome instead, and keeps the outcome of a first request that succeeded
+// (in its transaction, so it is kept exactly when the write is).
+Status RunOnce(Store* store, const Operation* operation, const Request& request,
+               Response* response) {
+  const std::string_view key = request.idempotency_key;
+  if (key.empty()) return operation->run(store, request, response);
+  KV_RETURN_IF_ERROR(CheckIdempotencyKey(key, request.operation));
+  const std::string digest = RequestDigest(request.operation, request.body);
+  std::optional<Store::Outcome> outcome;
+  KV_RETURN_IF_ERROR(store->RecallOutcome(key, digest, &outcome));
+  if (outcome) {
+    response->http_status = outcome->status;
+    response->body = std::move(outcome->response);
+    response->replayed = true;
+    return Status::OK();
+  }
+  KV_RETURN_IF_ERROR(operation->run(store, request, response));
+  return store->RememberOutcome(key, digest,
+                                {response->http_status, response->body});
+}
+
 Status Run(Store* store, const Operation* operation, const Request& request,
            Response* response) {
   if (operation == nullptr) {
@@ -382,7 +447,7 @@ Status Run(Store* store, const Operation* operation, const Request& request,
   if (operation->authenticated) {
     KV_RETURN_IF_ERROR(store->Authenticate(request.credential));
   }
-  Status status = operation->run(store, request, response);
+  Status status = RunOnce(store, operation, request, response);
   // Refusing a client's mistake took the store's time: it costs too. A
   // refusal for the quota costs nothing (there is nothing left to charge).
   if (operation->authenticated && !status.ok() && status.http_status() >= 400 &&

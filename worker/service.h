@@ -37,6 +37,10 @@ struct Request {
   // The state row the host holds from its last committed request, or empty
   // to read it from storage (Store::Begin).
   std::string_view state_row;
+  // The client's Idempotency-Key, or empty: a write ("set", "delete",
+  // "atomic") with a key is applied once; a retry with the same key and
+  // body gets the first answer (docs/http-api.md).
+  std::string_view idempotency_key;
 };
 
 struct Response {
@@ -50,6 +54,9 @@ struct Response {
   // When set, the host should wake the store at this time (an alarm) to
   // purge expired entries.
   std::optional<int64_t> wake_at_ms;
+  // The answer is the kept outcome of an earlier request with the same
+  // Idempotency-Key: nothing was applied.
+  bool replayed = false;
   // What the host holds from now on, once its transaction has committed:
   // operations charged and not yet written to the state row.
   uint64_t deferred_operations = 0;

@@ -31,14 +31,16 @@ class ServiceTest : public ::testing::Test {
   // state row the host holds, as the Durable Object does; returns the
   // response JSON and sets last_status_.
   json Call(const std::string& operation, const json& body,
-            const std::string& credential = std::string(32, '\xff')) {
+            const std::string& credential = std::string(32, '\xff'),
+            const std::string& idempotency_key = "") {
     Response response;
     EXPECT_TRUE(storage_
                     ->Transaction([&] {
                       const std::string text = body.dump();
-                      response = Handle(store_.get(),
-                                        {operation, credential, text, now_ms_,
-                                         deferred_, state_row_});
+                      response =
+                          Handle(store_.get(),
+                                 {operation, credential, text, now_ms_,
+                                  deferred_, state_row_, idempotency_key});
                       return !response.failed;
                     })
                     .ok());
@@ -428,6 +430,101 @@ TEST_F(ServiceTest, ACommitsKeysAreBoundedAsDenoKvBoundsThem) {
   mutations.erase(mutations.begin());
   Call("atomic", {{"mutations", mutations}});
   EXPECT_EQ(last_status_, 200);
+}
+
+// A write sent with an Idempotency-Key is applied once: a retry gets the
+// first answer, for kIdempotencyWindowMs and kMaxIdempotencyKeys.
+class IdempotencyTest : public ServiceTest {
+ protected:
+  json Sum(const std::string& key, const char* by = "1") {
+    return Call(
+        "atomic",
+        {{"mutations", {{{"type", "sum"}, {"key", {"n"}}, {"value", by}}}}},
+        std::string(32, '\xff'), key);
+  }
+  json Counter() { return ValueAt(R"(["n"])"); }
+  const std::string kCredential = std::string(32, '\xff');
+};
+
+TEST_F(IdempotencyTest, ARetryGetsTheFirstAnswerAndAppliesNothing) {
+  const json first = Sum("retry-1");
+  ASSERT_EQ(last_status_, 200) << first;
+  EXPECT_FALSE(last_response_.replayed);
+  const json again = Sum("retry-1");
+  EXPECT_EQ(last_status_, 200);
+  EXPECT_TRUE(last_response_.replayed);
+  EXPECT_EQ(again, first);  // the same version
+  EXPECT_EQ(Counter(), "1");
+  // Another key is another request.
+  Sum("retry-2");
+  EXPECT_EQ(Counter(), "2");
+  // A failed check is an answer too: its retry fails the same way, even
+  // once the check would hold.
+  const json check = {
+      {"checks", {{{"key", {"c"}}, {"version", "00000000000000010000"}}}},
+      {"mutations", json::array()}};
+  const json failed = Call("atomic", check, kCredential, "check-1");
+  EXPECT_EQ(failed["ok"], false);
+  EXPECT_EQ(Call("atomic", check, kCredential, "check-1"), failed);
+  EXPECT_TRUE(last_response_.replayed);
+}
+
+TEST_F(IdempotencyTest, AKeyReusedForAnotherRequestIsRefused) {
+  Sum("reuse");
+  const json refused = Sum("reuse", "2");
+  EXPECT_EQ(last_status_, 422);
+  EXPECT_EQ(refused["error"]["code"], "idempotency_key_reused");
+  Call("set", {{"key", {"n"}}, {"value", 5}}, kCredential, "reuse");
+  EXPECT_EQ(last_status_, 422);  // another route
+  EXPECT_EQ(Counter(), "1");
+}
+
+TEST_F(IdempotencyTest, ARefusedRequestKeepsNoOutcome) {
+  // A value past its limit: refused, and refused again on retry (nothing
+  // was kept, so nothing is replayed).
+  const json large = {{"key", {"big"}}, {"value", std::string(20000, 'x')}};
+  Call("set", large, kCredential, "big");
+  EXPECT_EQ(last_status_, 413);
+  Call("set", large, kCredential, "big");
+  EXPECT_EQ(last_status_, 413);
+  EXPECT_FALSE(last_response_.replayed);
+}
+
+TEST_F(IdempotencyTest, KeysAreCheckedAndOnlyWritesTakeThem) {
+  for (const std::string& bad :
+       {std::string(65, 'k'), std::string("with space"), std::string("ü")}) {
+    const json refused = Sum(bad);
+    EXPECT_EQ(last_status_, 400) << bad;
+    EXPECT_EQ(refused["error"]["code"], "invalid_idempotency_key");
+  }
+  EXPECT_TRUE(Sum(std::string(64, 'k'))["ok"]);
+  Call("get", {{"keys", {{"n"}}}}, kCredential, "a-read");
+  EXPECT_EQ(last_status_, 400);
+}
+
+TEST_F(IdempotencyTest, OutcomesAreKeptForADayAndTheNewestTenThousand) {
+  Sum("old");
+  now_ms_ += kIdempotencyWindowMs - 1;
+  Sum("old");
+  EXPECT_TRUE(last_response_.replayed);
+  now_ms_ += 1;  // past the window: a new request
+  Sum("old");
+  EXPECT_FALSE(last_response_.replayed);
+  EXPECT_EQ(Counter(), "2");
+
+  Call("configure",
+       json::parse(R"({"limits":{"opsPerMonth":null,"storageBytes":null}})"),
+       std::string());
+  Sum("first");
+  for (int64_t i = 0; i < kMaxIdempotencyKeys - 1; ++i) {
+    Call("set", {{"key", {"k"}}, {"value", i}}, kCredential,
+         "fill-" + std::to_string(i));
+  }
+  Sum("first");  // still among the newest 10,000
+  EXPECT_TRUE(last_response_.replayed);
+  Call("set", {{"key", {"k"}}, {"value", -1}}, kCredential, "one-more");
+  Sum("first");  // pushed out: applied again
+  EXPECT_FALSE(last_response_.replayed);
 }
 
 }  // namespace

@@ -46,6 +46,10 @@ CodeInfo InfoOf(Code code) {
       return {400, "read_too_large"};
     case Code::kInvalidExpiry:
       return {400, "invalid_expiry"};
+    case Code::kInvalidIdempotencyKey:
+      return {400, "invalid_idempotency_key"};
+    case Code::kIdempotencyKeyReused:
+      return {422, "idempotency_key_reused"};
     case Code::kNotACounter:
       return {400, "not_a_counter"};
     case Code::kQuotaExceeded:

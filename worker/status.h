@@ -33,6 +33,8 @@ enum class Code {
   kInvalidCursor,
   kReadTooLarge,
   kInvalidExpiry,
+  kInvalidIdempotencyKey,
+  kIdempotencyKeyReused,
   kNotACounter,
   kQuotaExceeded,
   kStorageLimitExceeded,

@@ -132,7 +132,8 @@ Status Store::Migrate() {
   Rows rows;
   for (Statement statement :
        {Statement::kCreateEntries, Statement::kCreateExpiryIndex,
-        Statement::kCreateState, Statement::kInsertState}) {
+        Statement::kCreateState, Statement::kInsertState,
+        Statement::kCreateOutcomes, Statement::kCreateOutcomesByAge}) {
     KV_RETURN_IF_ERROR(storage_->Execute(statement, {}, &rows));
   }
   return Status::OK();
@@ -595,6 +596,46 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   result->ok = true;
   result->version = version;
   return Status::OK();
+}
+
+Status Store::RecallOutcome(std::string_view key, std::string_view digest,
+                            std::optional<Outcome>* outcome) {
+  outcome->reset();
+  Rows rows;
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kSelectOutcome,
+      {SqlValue::Blob(key), SqlValue::Integer(now_ms_ - kIdempotencyWindowMs)},
+      &rows));
+  if (rows.empty()) return Status::OK();
+  if (rows.at(0, 0).blob != digest) {
+    return Status::Error(
+        Code::kIdempotencyKeyReused,
+        "this Idempotency-Key was used for another request (another route or "
+        "body) within the last 24 hours; send a new key for a new request");
+  }
+  KV_RETURN_IF_ERROR(CheckOperations(1));
+  *outcome = Outcome{static_cast<int>(rows.at(0, 1).integer),
+                     std::string(rows.at(0, 2).blob)};
+  return Charge(1);
+}
+
+Status Store::RememberOutcome(std::string_view key, std::string_view digest,
+                              const Outcome& outcome) {
+  Rows rows;
+  // An outcome past the window may still hold the key: drop those first.
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kPruneOutcomesByAge,
+      {SqlValue::Integer(now_ms_ - kIdempotencyWindowMs)}, &rows));
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kInsertOutcome,
+      {SqlValue::Blob(key), SqlValue::Blob(digest),
+       SqlValue::Integer(outcome.status), SqlValue::Blob(outcome.response),
+       SqlValue::Integer(now_ms_)},
+      &rows));
+  const int64_t seq = rows.at(0, 0).integer;
+  return storage_->Execute(Statement::kPruneOutcomesBySeq,
+                           {SqlValue::Integer(seq - kMaxIdempotencyKeys)},
+                           &rows);
 }
 
 Status Store::PurgeExpired(uint64_t* purged, bool* more,

@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "json_request.h"
+#include "model.h"
 #include "status.h"
 #include "storage.h"
 
@@ -180,6 +180,24 @@ class Store {
   // the earliest expiry of the rest, if any.
   Status PurgeExpired(uint64_t* purged, bool* more,
                       std::optional<int64_t>* next_expiry_ms);
+
+  // What an idempotent write was answered (the Idempotency-Key header).
+  struct Outcome {
+    int status;
+    std::string response;
+  };
+  // Looks up the outcome kept for `key`, of a request whose operation and
+  // body give `digest`: sets *outcome when that request was answered
+  // within kIdempotencyWindowMs and among the newest kMaxIdempotencyKeys (a
+  // replay, which costs one operation), refuses a key kept for another
+  // request with kIdempotencyKeyReused, and leaves *outcome empty for a
+  // new key.
+  Status RecallOutcome(std::string_view key, std::string_view digest,
+                       std::optional<Outcome>* outcome);
+  // Keeps `outcome` for `key` in the same transaction as the write it
+  // answers, and drops the outcomes past the window and the count.
+  Status RememberOutcome(std::string_view key, std::string_view digest,
+                         const Outcome& outcome);
 
   // Charges a request refused for a client mistake
   // (kRefusedRequestOperations), unless that would pass the monthly limit.

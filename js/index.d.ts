@@ -50,11 +50,42 @@ export class KvV8Value {
 /** Deno KV's read consistency; every read of this store is strong, so both mean the same. */
 export type KvConsistencyLevel = 'strong' | 'eventual';
 
-/** Options of a `set`. */
+/** Options of a `set` in an atomic operation (`atomic().set()`). */
 export interface KvSetOptions {
   /** Milliseconds until the entry expires; it is invisible from that moment on. */
   expireIn?: number;
 }
+
+/** Options every call takes. */
+export interface KvCallOptions {
+  /**
+   * Aborts the call: it rejects with KvError `aborted` whose `cause` is the
+   * signal's reason (a write may or may not have been applied). Default: none
+   * (the call ends at connect()'s `timeoutMs`).
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of a write (`kv.set()`, `kv.delete()`, `atomic().commit()`). Every
+ * write is sent with an `Idempotency-Key`, the same for each retry of the
+ * call, so the store applies it at most once.
+ */
+export interface KvWriteOptions extends KvCallOptions {
+  /**
+   * The write's idempotency key, 1 to 64 characters of `A-Z a-z 0-9 _ -`
+   * (else a TypeError before sending). Default: a random UUID, new for each
+   * call. Pass your own (e.g. an order id) to make a write you repeat later,
+   * even from another process, apply once: within 24 hours (and the store's
+   * newest 10,000 keys) the store answers a repeat with the same body with
+   * the first answer (same version) and applies nothing; the same key with
+   * another body is refused with KvError `idempotency_key_reused` (422).
+   */
+  idempotencyKey?: string;
+}
+
+/** Options of `kv.set()`. */
+export interface KvSetCallOptions extends KvSetOptions, KvWriteOptions {}
 
 /** Which entries a list or count covers: `{prefix}`, `{start, end}`, `{prefix, start}` or `{prefix, end}`; `start` is inclusive, `end` exclusive. */
 export type KvListSelector =
@@ -64,7 +95,7 @@ export type KvListSelector =
   | { prefix: readonly KvKeyPart[]; end: KvKey };
 
 /** Options of `list()`. */
-export interface KvListOptions {
+export interface KvListOptions extends KvCallOptions {
   /** At most this many entries in all. */
   limit?: number;
   /** Descending key order. */
@@ -139,7 +170,7 @@ export type KvWatchEvent<T> = KvEntryMaybe<T>[] & KvWatchEventFields<T>;
 
 /** Options of `watch()`. */
 export interface KvWatchOptions {
-  /** Ends the watch when aborted. */
+  /** Ends the watch when aborted (the stream closes). */
   signal?: AbortSignal;
   /** Deno KV's option: also an event after each reconnect when nothing changed meanwhile. */
   raw?: boolean;
@@ -192,8 +223,40 @@ export type KvMutation = { key: KvKey } & (
 /** The part of `fetch` the client uses; `globalThis.fetch` fits. */
 export type KvFetch = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<{ ok: boolean; status: number; text(): Promise<string>; body: AsyncIterable<Uint8Array> | null }>;
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<{
+  ok: boolean;
+  status: number;
+  /** Read for `Retry-After`; optional. */
+  headers?: { get(name: string): string | null };
+  text(): Promise<string>;
+  body: AsyncIterable<Uint8Array> | null;
+}>;
+
+/**
+ * How failed requests are retried: a request that got no answer (fetch
+ * threw: a network error, a reset connection) and the answers 408, 429, 502,
+ * 503 and 504. Never another 4xx, nor a 500. Reads and writes alike: every
+ * write carries an idempotency key, so a retried write applies at most once.
+ */
+export interface KvRetryOptions {
+  /** Attempts per call, the first included; at least 1. Default 4. */
+  maxAttempts?: number;
+  /**
+   * Backoff: before retry n (1 for the first) the client waits a random time
+   * from 0 to min(maxDelayMs, baseDelayMs * 2^(n - 1)) ("full jitter"), or
+   * what a `Retry-After` header asks (seconds or an HTTP date). Default 100.
+   */
+  baseDelayMs?: number;
+  /** The largest backoff delay (a `Retry-After` is honoured beyond it). Default 5000. */
+  maxDelayMs?: number;
+  /**
+   * No retry starts (and no wait is begun) that would start later than this
+   * many ms after the call began: a `Retry-After` past it fails the call at
+   * once with that answer. Default 30000.
+   */
+  maxRetryTimeMs?: number;
+}
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -205,15 +268,32 @@ export interface ConnectOptions {
   endpoint?: string;
   /** Transport of the requests; defaults to `globalThis.fetch`. */
   fetch?: KvFetch;
-  /** Allow running where `window` and `document` exist. The token would be exposed to every visitor: backend use only. */
+  /** Allow running where `window` and `document` exist. The token would be exposed to every visitor: backend use only. Default false. */
   dangerouslyAllowBrowser?: boolean;
+  /**
+   * Each call rejects with KvError `timeout` (`retryable: true`) when it has
+   * not succeeded this many ms after it began, its retries and waits
+   * included (a call that makes several requests, a list's pages, count's
+   * pages or import's batches, has it per request; a watch, for each
+   * connection until the stream's headers arrive). A positive number, or
+   * `Infinity` for none. Default 10000.
+   */
+  timeoutMs?: number;
+  /** The retry policy (KvRetryOptions, each field with its default), or `false` for one attempt per call and a watch that ends at its first drop. Default: the defaults. */
+  retry?: KvRetryOptions | false;
+  /**
+   * Send the `get()` calls made in the same tick as one `POST /v1/get` (at
+   * most 100 keys a request, a key asked twice read once); each call still
+   * resolves to its own entry or rejects with its own error. Default true.
+   */
+  batchGets?: boolean;
 }
 
 /** Opens a handle on one store; nothing is sent until a method is called. Throws TypeError on bad options. */
 export function connect(options: ConnectOptions): Kv;
 
 /** Options of a read (`get`, `getMany`). */
-export interface KvReadOptions {
+export interface KvReadOptions extends KvCallOptions {
   /** Accepted for Deno KV's sake; every read is strong. */
   consistency?: KvConsistencyLevel;
 }
@@ -234,7 +314,7 @@ declare global {
 export interface Kv {
   /** The region given to `connect()`. */
   readonly region: string;
-  /** Reads one key. */
+  /** Reads one key; the `get()` calls of one tick share a request (connect()'s `batchGets`). */
   get<T = unknown>(key: KvKey, options?: KvReadOptions): Promise<KvEntryMaybe<T>>;
   /** Reads 1 to 100 keys in one consistent snapshot; entries come in the order asked (typed per key, as in Deno KV). */
   getMany<T extends readonly unknown[]>(
@@ -248,17 +328,17 @@ export interface Kv {
    * Uint8Array (its bytes) or a KvV8Value. A key whose last part is
    * `kv.commitVersionstamp()` is written with the commit's version as that part.
    */
-  set(key: KvKey, value: unknown, options?: KvSetOptions): Promise<KvCommitResult>;
+  set(key: KvKey, value: unknown, options?: KvSetCallOptions): Promise<KvCommitResult>;
   /** Deletes a key; resolves to whether an entry existed. */
-  delete(key: KvKey): Promise<boolean>;
+  delete(key: KvKey, options?: KvWriteOptions): Promise<boolean>;
   /** Live entries of a selector in key order (bytes < string < bigint < number < false < true). */
   list<T = unknown>(selector: KvListSelector, options?: KvListOptions): KvListIterator<T>;
   /** How many live entries a selector holds, without transferring them. */
-  count(selector: KvListSelector): Promise<number>;
+  count(selector: KvListSelector, options?: KvCallOptions): Promise<number>;
   /** The store's limits and this month's usage. */
-  usage(): Promise<KvUsage>;
+  usage(options?: KvCallOptions): Promise<KvUsage>;
   /** The entries of a selector (default: all) as newline-delimited JSON lines. */
-  export(selector?: KvListSelector): AsyncIterable<string>;
+  export(selector?: KvListSelector, options?: KvCallOptions): AsyncIterable<string>;
   /**
    * Writes exported lines in atomic batches; keeps expiry, skips expired entries.
    * A batch stays within the store's commit limits as the store counts them
@@ -266,15 +346,21 @@ export interface Kv {
    * over the key or value limit is sent alone. On failure nothing more is sent
    * and it rejects with a KvError (the store's code and status; the store's
    * own error as `cause`) or a TypeError (a malformed line), which also has
-   * the fields of KvImportFailure: which lines landed.
+   * the fields of KvImportFailure: which lines landed. Each batch is a
+   * write with its own idempotency key, retried as writes are.
    */
   import(
     source: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
-    options?: { batchSize?: number; onProgress?: (progress: KvImportProgress) => void },
+    options?: { batchSize?: number; onProgress?: (progress: KvImportProgress) => void; signal?: AbortSignal },
   ): Promise<KvImportProgress>;
   /**
-   * Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop.
-   * Cancel the stream, abort `signal` or close the handle to stop. Typed per key, as in Deno KV.
+   * Current entries of 1 to 10 keys, then again whenever one changes. After a drop (the
+   * network, a cut stream, a 408, 429 or 5xx on reconnecting) it reconnects with the retry
+   * policy's backoff for as long as it lives, at once after the store's end of a stream's
+   * lifetime, and delivers the current entries if any version differs from the last event
+   * (`changed` names those keys). Another 4xx (a rotated token's 401) errors the stream with
+   * its KvError. Cancel the stream, abort `signal` or close the handle to stop. Typed per
+   * key, as in Deno KV.
    */
   watch<T extends readonly unknown[]>(
     keys: readonly [...{ [K in keyof T]: KvKey }],
@@ -293,8 +379,9 @@ export interface Kv {
   commitVersionstamp(): symbol;
   /**
    * Closes the handle: requests in flight reject with KvError `closed` (they may
-   * or may not have been applied), open watches end (their streams close), and
-   * every later call throws or rejects with KvError `closed`. Closing again does nothing.
+   * or may not have been applied), so do calls waiting to retry and `get()` calls
+   * waiting for their batch, open watches end (their streams close), and every
+   * later call throws or rejects with KvError `closed`. Closing again does nothing.
    */
   close(): void;
   /** `close()`, for `using kv = connect(...)`. */
@@ -329,8 +416,14 @@ export class AtomicOperation {
   max(key: KvKey, n: KvU64 | bigint | number): this;
   /** Adds a delete. */
   delete(key: KvKey): this;
-  /** Sends the operation; `await` it before reading `ok`. */
-  commit(): Promise<KvCommitResult | KvCommitError>;
+  /**
+   * Sends the operation; `await` it before reading `ok`. It carries an
+   * idempotency key (`options.idempotencyKey`, else a random UUID), the
+   * same for each retry, so a retried commit (a `sum` whose answer was lost)
+   * applies once. A replayed answer is the first one: the same version, or
+   * the same `failedChecks`.
+   */
+  commit(options?: KvWriteOptions): Promise<KvCommitResult | KvCommitError>;
 }
 
 /**
@@ -340,11 +433,28 @@ export class AtomicOperation {
  */
 export function encodedKeyLength(key: KvKey): number;
 
-/** A refusal by the store (its `code`, e.g. `invalid_token`), `http_<status>` for an answer that is not the API's, or `network_error`. */
+/**
+ * A refusal by the store (its `code`, e.g. `invalid_token`), `http_<status>` for an answer
+ * that is not the API's, `network_error` (no answer), `timeout` (past connect()'s
+ * `timeoutMs`), `aborted` (the call's signal; `cause` is its reason) or `closed` (kv.close()).
+ */
 export class KvError extends Error {
-  constructor(code: string, status: number | null, message: string, options?: { cause?: unknown });
-  /** The API's error code. */
+  constructor(
+    code: string,
+    status: number | null,
+    message: string,
+    options?: { cause?: unknown; attempts?: number; retryable?: boolean },
+  );
+  /** The API's error code, or one of the client's: `network_error`, `timeout`, `aborted`, `closed`. */
   readonly code: string;
-  /** The HTTP status; `null` for `network_error`. */
+  /** The HTTP status; `null` when no answer was the cause (`network_error`, `timeout`, `aborted`, `closed`). */
   readonly status: number | null;
+  /** How many times the request was sent (0: never). */
+  readonly attempts: number;
+  /**
+   * Whether the same call may succeed if made again: true for `network_error`, `timeout`
+   * and the answers 408, 429, 502, 503 and 504 (which the client already retried as far
+   * as its policy allows); false for other refusals, `aborted` and `closed`.
+   */
+  readonly retryable: boolean;
 }

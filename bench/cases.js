@@ -6,8 +6,24 @@
 // of the store's features account for rows it reads or writes beyond the
 // baseline's (bench/report.js shows it when there are such rows); `read`
 // marks the reads, which should write no rows.
+//
+// A case may differ per target: `skipOn` maps a target's name to why the
+// case does not run there (the KV Connect cases: the baseline has none);
+// the report shows those cells as not measured, with the reason.
+// `pairedWith` names another case measured in the same rounds (the rounds
+// alternate over both cases and all targets; bench/http_bench.js), so that
+// the ratio between the two (bench/report.js, the KV Connect goal) compares
+// figures taken under the same load. A case sends `contentType` (default
+// application/json) and `headers`; with `binary`, accept() is given the
+// response's bytes as a Buffer instead of its text, and its headers third.
+
+import v8 from 'node:v8';
+import { atomicSet, encodeKey, readAtomicWriteStatus, readSnapshotOutput, snapshotReadOne } from './kv_connect_wire.js';
 
 export const SEEDED_KEYS = 1000;
+
+/** Whether `testCase` runs on the target named `targetName`. */
+export const runsOn = (testCase, targetName) => !Object.hasOwn(testCase.skipOn ?? {}, targetName);
 
 /**
  * A JSON object value whose compact serialization is exactly `bytes` bytes:
@@ -54,6 +70,51 @@ function expectEntries(count) {
     }
     return null;
   };
+}
+
+// ---- KV Connect (docs/kv-connect.md): protobuf bodies, bearer = the token --
+
+const KV_CONNECT = {
+  contentType: 'application/x-protobuf',
+  headers: { 'x-denokv-version': '3' }, // as Deno's client sends it
+  binary: true,
+  skipOn: { baseline: 'the baseline has no KV Connect' },
+};
+
+// Built once per process, on first use: the load generator's time is spent
+// sending, as for the JSON cases' template strings.
+let kvcGets;
+let kvcSets;
+const kvcGetBodies = () => (kvcGets ??= Array.from({ length: SEEDED_KEYS },
+  (_, i) => snapshotReadOne(encodeKey(['bench', 'value', i]))));
+const kvcSetBodies = () => {
+  if (!kvcSets) {
+    const data = v8.serialize(JSON.parse(VALUE_1K)); // what Deno's client sends for this value
+    kvcSets = Array.from({ length: SEEDED_KEYS }, (_, i) => atomicSet(encodeKey(['bench', 'kvcset', i]), data));
+  }
+  return kvcSets;
+};
+
+function kvcProblem(status, body, headers) {
+  if (status === 200 && headers['content-type'] === 'application/x-protobuf' && body.length > 0) return null;
+  return `${status} ${headers['content-type']}: ${body.toString().slice(0, 200)}`;
+}
+
+// A 200 whose SnapshotReadOutput holds one range of one V8-encoded entry.
+function expectKvConnectEntry(status, body, headers) {
+  const problem = kvcProblem(status, body, headers);
+  if (problem !== null) return problem;
+  const { ranges } = readSnapshotOutput(body);
+  if (ranges.length === 1 && ranges[0].length === 1 && ranges[0][0].value?.length > 0 && ranges[0][0].encoding === 1) return null;
+  return `expected one range of one V8 entry: ${JSON.stringify(ranges.map((r) => r.map((e) => ({ ...e, key: e.key?.toString('hex'), value: e.value?.length }))))}`;
+}
+
+// A 200 whose AtomicWriteOutput says AW_SUCCESS.
+function expectKvConnectWrite(status, body, headers) {
+  const problem = kvcProblem(status, body, headers);
+  if (problem !== null) return problem;
+  const result = readAtomicWriteStatus(body);
+  return result === 1 ? null : `AtomicWriteOutput status ${result}, not AW_SUCCESS`;
 }
 
 // Sessions of a stateless case: request i of the session is body(i).
@@ -138,6 +199,27 @@ export const CASES = [
     // The first page of 100 of the seeded 1 KiB entries. (A varying start
     // would not mean the same on both: the baseline orders keys as JSON text.)
     session: stateless(() => '{"prefix":["bench","value"],"limit":100}', expectEntries(100)),
+  },
+  {
+    // Deno's `kv.get(["bench","value",i])` over KV Connect: the same seeded
+    // entries as get 1 KiB, stored as JSON and answered as V8 bytes.
+    ...KV_CONNECT,
+    id: 'kvc_get_1k',
+    read: true,
+    pairedWith: 'get_1k',
+    name: 'kvc get 1 KiB',
+    path: '/v1/kv-connect/snapshot_read',
+    session: stateless((i) => kvcGetBodies()[i % SEEDED_KEYS], expectKvConnectEntry),
+  },
+  {
+    // Deno's `kv.set(["bench","kvcset",i], value)`: the 1 KiB value as the
+    // V8 bytes Deno would send (stored as JSON: it has a JSON form).
+    ...KV_CONNECT,
+    id: 'kvc_set_1k',
+    pairedWith: 'set_1k',
+    name: 'kvc set 1 KiB',
+    path: '/v1/kv-connect/atomic_write',
+    session: stateless((i) => kvcSetBodies()[i % SEEDED_KEYS], expectKvConnectWrite),
   },
 ];
 

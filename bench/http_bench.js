@@ -6,7 +6,7 @@
 
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { CASES, seedValues } from './cases.js';
+import { CASES, runsOn, seedValues } from './cases.js';
 import { addRows, rowTally } from './load_generator.js';
 import { quantile } from './stats.js';
 
@@ -56,23 +56,29 @@ export function summarize(rounds) {
  * targets: [{ name, url, token }]; bounds: { maxRequests, maxMs } per
  * (case, concurrency, target), split over the rounds, and warmupPerUser
  * (default 2) uncounted requests per connection before each round (at
- * most 0.5 s of them); cases: a subset of CASES (default all). Returns
- * rows { caseId, caseName, concurrency, results: { [target name]: figures } };
- * onRow(row) is called as each finishes.
+ * most 0.5 s of them); cases: a subset of CASES (default all). A case runs
+ * on the targets its `skipOn` does not name; a case and the cases
+ * `pairedWith` it are measured together, their rounds alternating over
+ * every (case, target) of the group. Returns rows { caseId, caseName,
+ * concurrency, results: { [target name]: figures } } (only the targets the
+ * case ran on), in the order of `cases`, then of `concurrencies`; onRow(row)
+ * is called as each finishes.
  */
 export async function runHttpBench({ targets, concurrencies, bounds, rounds = ROUNDS, cases = CASES, onRow = () => {} }) {
   for (const target of targets) await seedValues(target);
   const generators = targets.map(() => startLoadGenerator());
   const rows = [];
   try {
-    for (const testCase of cases) {
+    for (const group of pairGroups(cases)) {
       for (const concurrency of concurrencies) {
-        const results = targets.map(() => []);
+        const units = group.flatMap((testCase) => targets.flatMap((target, t) => (runsOn(testCase, target.name) ? [{ testCase, t }] : [])));
+        const results = units.map(() => []);
         for (let round = 0; round < rounds; round++) {
           // Alternate who goes first, so neither always follows the other.
-          const order = round % 2 === 0 ? targets.keys() : [...targets.keys()].reverse();
-          for (const t of order) {
-            results[t].push(await generators[t].run({
+          const order = round % 2 === 0 ? units.keys() : [...units.keys()].reverse();
+          for (const u of order) {
+            const { testCase, t } = units[u];
+            results[u].push(await generators[t].run({
               url: targets[t].url,
               token: targets[t].token,
               caseId: testCase.id,
@@ -84,14 +90,26 @@ export async function runHttpBench({ targets, concurrencies, bounds, rounds = RO
             }));
           }
         }
-        const row = { caseId: testCase.id, caseName: testCase.name, concurrency, results: {} };
-        targets.forEach((target, t) => (row.results[target.name] = summarize(results[t])));
-        rows.push(row);
-        onRow(row);
+        for (const testCase of group) {
+          const row = { caseId: testCase.id, caseName: testCase.name, concurrency, results: {} };
+          units.forEach(({ testCase: c, t }, u) => {
+            if (c === testCase) row.results[targets[t].name] = summarize(results[u]);
+          });
+          rows.push(row);
+          onRow(row);
+        }
       }
     }
   } finally {
     await Promise.all(generators.map((g) => g.close()));
   }
-  return rows;
+  const place = (row) => cases.findIndex((c) => c.id === row.caseId) * concurrencies.length + concurrencies.indexOf(row.concurrency);
+  return rows.sort((a, b) => place(a) - place(b));
+}
+
+// `cases` as groups measured together: each case with the cases that name
+// it in `pairedWith` (when it is among `cases`), in the order of the first.
+function pairGroups(cases) {
+  const partnerOf = (c) => cases.find((other) => other.id === c.pairedWith);
+  return cases.filter((c) => !partnerOf(c)).map((c) => [c, ...cases.filter((other) => partnerOf(other) === c)]);
 }

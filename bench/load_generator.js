@@ -26,7 +26,7 @@ export async function generateLoad(spec) {
   const testCase = [...CASES, ...SCALE_CASES].find((c) => c.id === spec.caseId);
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
   const sessions = Array.from({ length: spec.concurrency }, (_, user) => testCase.session(user, spec.run, spec.params));
-  const post = (body) => send(agent, target, testCase.method ?? 'POST', testCase.path, spec.token, body);
+  const post = (body) => send(agent, target, testCase, spec.token, body);
   try {
     await phase(sessions, post, { maxRequests: spec.warmupRequests, maxMs: 500 });
     return await phase(sessions, post, spec);
@@ -52,7 +52,7 @@ async function phase(sessions, post, { maxRequests, maxMs }) {
       let problem;
       try {
         const { status, text, headers } = await post(session.body());
-        problem = session.accept(status, text);
+        problem = session.accept(status, text, headers);
         countRows(rows, headers);
       } catch (error) {
         problem = error.message;
@@ -90,14 +90,22 @@ export function addRows(tally, more) {
   for (const field of ['maxRead', 'maxWritten']) tally[field] = Math.max(tally[field], more[field]);
 }
 
-function send(agent, target, method, path, token, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== null) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+// One request of `testCase` (its method, path, content type and headers);
+// resolves to { status, text, headers }, text a Buffer for a binary case.
+function send(agent, target, testCase, token, body) {
+  const headers = { ...testCase.headers, authorization: `Bearer ${token}` };
+  if (body !== null) {
+    Object.assign(headers, { 'content-type': testCase.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) });
+  }
+  const { method = 'POST', path, binary } = testCase;
   return new Promise((resolve, reject) => {
     const request = http.request({ agent, host: target.hostname, port: target.port, path, method, headers }, (response) => {
       const chunks = [];
       response.on('data', (chunk) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode, text: Buffer.concat(chunks).toString(), headers: response.headers }));
+      response.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: response.statusCode, text: binary ? bytes : bytes.toString(), headers: response.headers });
+      });
       response.on('error', reject);
     });
     request.on('error', reject);

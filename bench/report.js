@@ -2,7 +2,7 @@
 // written into docs/performance.md between its markers) and SVG charts.
 
 import { barPanel, legend, linePanel, svgDocument } from './svg.js';
-import { CASES, NOT_YET_MEASURED } from './cases.js';
+import { CASES, NOT_YET_MEASURED, runsOn } from './cases.js';
 import { addRows, rowTally } from './load_generator.js';
 
 const us = (ns) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
@@ -60,21 +60,29 @@ export function footprintSection({ footprint }) {
 const capitalized = (text) => text[0].toUpperCase() + text.slice(1);
 const TARGETS = ['ours', 'baseline'];
 
-// The rows of one mode's table, the operations not measured yet last.
+const caseOf = (id) => CASES.find((c) => c.id === id);
+
+// The rows of one mode's table, the operations not measured yet last. A
+// case that did not run on the baseline (its `skipOn`) has dashes there.
 function modeTable(rows) {
   const lines = rows.map((row) => {
     const ours = row.results.ours;
     const base = row.results.baseline;
-    const errors = ours.errors + base.errors;
-    return [row.caseName, row.concurrency, int(ours.opsPerSec), ms(ours.p50Ms), ms(ours.p99Ms),
-      int(base.opsPerSec), ms(base.p50Ms), ms(base.p99Ms), `**${ratio(ours.opsPerSec, base.opsPerSec)}**`,
-      errors === 0 ? '0' : `${errors}: ${ours.firstError ?? base.firstError}`];
+    const errors = ours.errors + (base?.errors ?? 0);
+    const baseCells = base ? [int(base.opsPerSec), ms(base.p50Ms), ms(base.p99Ms), `**${ratio(ours.opsPerSec, base.opsPerSec)}**`]
+      : ['–', '–', '–', 'n/a'];
+    return [row.caseName, row.concurrency, int(ours.opsPerSec), ms(ours.p50Ms), ms(ours.p99Ms), ...baseCells,
+      errors === 0 ? '0' : `${errors}: ${ours.firstError ?? base?.firstError}`];
   });
   for (const pending of NOT_YET_MEASURED) {
     lines.push([pending.name, '–', '–', '–', '–', '–', '–', '–', '–', `not measured: ${pending.reason}`]);
   }
+  const oursOnly = [...new Set(rows.filter((row) => !row.results.baseline).map((row) => row.caseId))].map(caseOf)
+    .filter((c) => c && !runsOn(c, 'baseline'));
+  const note = oursOnly.length === 0 ? ''
+    : `\n\nOn ours only: ${oursOnly.map((c) => `${c.name} (${c.skipOn.baseline})`).join('; ')}.`;
   return table(['case', 'concurrency', 'ours ops/s', 'ours p50 ms', 'ours p99 ms', 'baseline ops/s',
-    'baseline p50 ms', 'baseline p99 ms', 'ours / baseline', 'errors'], lines);
+    'baseline p50 ms', 'baseline p99 ms', 'ours / baseline', 'errors'], lines) + note;
 }
 
 export function httpSection({ http }) {
@@ -82,7 +90,8 @@ export function httpSection({ http }) {
   const { bounds } = http;
   return [...http.modes.map((m) => `#### ${capitalized(m.title)}\n\n${modeTable(m.rows)}`),
     `Each row: at most ${int(bounds.maxRequests)} requests or ${bounds.maxMs / 1000} s per target, in 3 rounds`
-    + ' that alternate between the targets, each after an uncounted warm-up of 2 requests per connection (at most 0.5 s);'
+    + ' that alternate between the targets (a KV Connect case\'s rounds alternate with those of the JSON case it pairs'
+    + ' with too), each after an uncounted warm-up of 2 requests per connection (at most 0.5 s);'
     + ' one keep-alive connection per concurrent user (node:http Agent), raw HTTP, not the client in js/.'
     + ' One mode at a time: its two workerd (one per Worker) run alone.'].join('\n\n');
 }
@@ -91,9 +100,9 @@ export function httpSection({ http }) {
 export function ratioSection({ http }) {
   if (!http) return '_The end-to-end benchmark was not run._';
   const [first, ...others] = http.modes;
-  const lines = first.rows.map((row) => [row.caseName, row.concurrency, ...http.modes.map((m) => {
+  const lines = first.rows.filter((row) => row.results.baseline).map((row) => [row.caseName, row.concurrency, ...http.modes.map((m) => {
     const same = m.rows.find((r) => r.caseId === row.caseId && r.concurrency === row.concurrency);
-    return same ? `**${ratio(same.results.ours.opsPerSec, same.results.baseline.opsPerSec)}**` : 'n/a';
+    return same?.results.baseline ? `**${ratio(same.results.ours.opsPerSec, same.results.baseline.opsPerSec)}**` : 'n/a';
   })]);
   const note = others.length === 0 ? '' : '\n\nThe same cases and bounds in each mode; only the HTTP stack in front of the Worker differs.';
   return table(['case', 'concurrency', ...http.modes.map((m) => `ours / baseline, ${m.mode}`)], lines) + note;
@@ -127,7 +136,7 @@ export function bridgeSection({ bridge }) {
 function rowsOf(http, caseId, target) {
   const tally = rowTally();
   for (const m of http.modes) {
-    for (const row of m.rows) if (row.caseId === caseId) addRows(tally, row.results[target].rows);
+    for (const row of m.rows) if (row.caseId === caseId && row.results[target]) addRows(tally, row.results[target].rows);
   }
   return tally;
 }
@@ -145,7 +154,8 @@ export function rowsSection({ http }) {
   if (!http) return '_The end-to-end benchmark was not run._';
   const lines = [];
   const notes = [];
-  for (const c of CASES.filter((testCase) => testCase.rowsNote !== undefined)) {
+  const ran = (c) => http.modes.some((m) => m.rows.some((row) => row.caseId === c.id));
+  for (const c of CASES.filter((testCase) => testCase.rowsNote !== undefined && ran(testCase))) {
     const [ours, base] = TARGETS.map((t) => rowsOf(http, c.id, t));
     lines.push([c.name, perOperation(ours, 'read'), perOperation(base, 'read'), perOperation(ours, 'written'),
       perOperation(base, 'written')]);
@@ -154,7 +164,7 @@ export function rowsSection({ http }) {
       .filter((e) => e.rows > 0.005).map((e) => `${+e.rows.toFixed(2)} ${e.rows === 1 ? 'row' : 'rows'} ${e.f}`);
     if (extra.length > 0) notes.push(`- **${c.name}**, ${extra.join(' and ')} per operation: ${c.rowsNote}.`);
   }
-  const silent = CASES.filter((c) => c.rowsNote !== undefined && rowsOf(http, c.id, 'ours').responses === 0);
+  const silent = CASES.filter((c) => c.rowsNote !== undefined && ran(c) && rowsOf(http, c.id, 'ours').responses === 0);
   const readsThatWrite = CASES.filter((c) => c.read && rowsOf(http, c.id, 'ours').written > 0).map((c) => c.name);
   return [
     table(['case', 'ours rows read', 'baseline rows read', 'ours rows written', 'baseline rows written'], lines),
@@ -167,6 +177,49 @@ export function rowsSection({ http }) {
     + (silent.length ? ` No counts from ours for: ${silent.map((c) => c.name).join(', ')}.` : ''),
     ...(notes.length ? ['Where ours\' rows beyond the baseline\'s come from:', notes.join('\n')] : []),
   ].join('\n\n');
+}
+
+// The issue's goal: a KV Connect get costs at most 10% more than the JSON
+// get of the same run: throughput at least 1 / 1.1 of the JSON get's, and
+// p50 at most 1.1 times its.
+const KVC_GOAL = 1.1;
+const KVC_PAIRS = [['kvc_get_1k', 'get_1k', true], ['kvc_set_1k', 'set_1k', false]];
+
+/** KV Connect's cases beside the JSON cases they pair with (ours), per mode and concurrency, and the get's goal. */
+export function kvConnectSection({ http }) {
+  if (!http) return '_The end-to-end benchmark was not run._';
+  const lines = [];
+  const verdicts = [];
+  for (const m of http.modes) {
+    for (const [kvcId, jsonId, goal] of KVC_PAIRS) {
+      for (const row of m.rows.filter((r) => r.caseId === kvcId)) {
+        const json = m.rows.find((r) => r.caseId === jsonId && r.concurrency === row.concurrency)?.results.ours;
+        if (!json) continue;
+        const kvc = row.results.ours;
+        const throughput = kvc.opsPerSec / json.opsPerSec;
+        const latency = kvc.p50Ms / json.p50Ms;
+        const met = throughput >= 1 / KVC_GOAL && latency <= KVC_GOAL;
+        if (goal) verdicts.push({ mode: m.mode, concurrency: row.concurrency, met });
+        lines.push([m.mode, `${row.caseName} / ${caseOf(jsonId)?.name ?? jsonId}`, row.concurrency, int(kvc.opsPerSec), int(json.opsPerSec),
+          `**${throughput.toFixed(2)}**`, ms(kvc.p50Ms), ms(json.p50Ms), `**${latency.toFixed(2)}**`, goal ? (met ? 'yes' : 'no') : '–']);
+      }
+    }
+  }
+  if (lines.length === 0) return '_No KV Connect case ran beside the JSON case it pairs with._';
+  const summary = [...new Set(verdicts.map((v) => v.mode))].map((mode) => {
+    const of = verdicts.filter((v) => v.mode === mode);
+    const met = of.filter((v) => v.met).map((v) => `c${v.concurrency}`);
+    return `${mode}: ${met.length} of ${of.length}${met.length ? ` (${met.join(', ')})` : ''}`;
+  }).join('; ');
+  return table(['mode', 'KV Connect / JSON', 'concurrency', 'KV Connect ops/s', 'JSON ops/s', 'ops/s ratio',
+    'KV Connect p50 ms', 'JSON p50 ms', 'p50 ratio', 'get within 10%'], lines)
+    + '\n\nOurs only, from the tables above: each KV Connect case (protobuf over `/v1/kv-connect/snapshot_read` and'
+    + ' `/atomic_write`, as Deno\'s client sends it) measured in the same rounds as the JSON case it pairs with, the rounds'
+    + ' alternating over both and the baseline. The get reads the same seeded 1 KiB entries (stored as JSON, answered as'
+    + ' V8 bytes); the set writes the value as V8 bytes (`v8.serialize`), stored as JSON.'
+    + ` Goal: a KV Connect get costs at most 10% more than the JSON get, that is an ops/s ratio of at least ${(1 / KVC_GOAL).toFixed(2)}`
+    + ` and a p50 ratio of at most ${KVC_GOAL.toFixed(2)}; met at: ${summary || 'no get measured'}.`
+    + ' The set has no goal.';
 }
 
 export function scaleSection({ scale }) {
@@ -216,6 +269,7 @@ export function markdownReport(results) {
     '### The HTTP floor in each mode', floorSection(results),
     '### HTTP/1.1 through the h2c bridge and straight to wrangler dev', bridgeSection(results),
     '![throughput and latency per case](performance.svg)',
+    '### KV Connect beside the JSON API', kvConnectSection(results),
     '### Rows read and written per operation', rowsSection(results),
     '### Where the time of a request goes', costSection(results),
     '### Core microbenchmarks: native and wasm (CPU time per operation)', coreSection(results),

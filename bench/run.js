@@ -26,7 +26,10 @@
 //                    build/bench/: a quick look at the end-to-end figures;
 //   --only=bridge    only the bridge's part of 3 (dev mode), printed;
 //   --modes=a,b      the end-to-end modes to run, in order (default
-//                    direct,dev).
+//                    direct,dev);
+//   --cases=a,b      only these end-to-end cases (ids of bench/cases.js,
+//                    e.g. --only=e2e --cases=get_1k,kvc_get_1k); results
+//                    only in build/bench/.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,8 +69,11 @@ const only = flag('only');
 if (only !== undefined && only !== 'e2e' && only !== 'bridge') throw new Error(`--only=${only}: only e2e and bridge are known`);
 const modes = (flag('modes') ?? 'direct,dev').split(',');
 for (const mode of modes) if (!MODES[mode]) throw new Error(`--modes: no mode ${mode}; the modes: ${Object.keys(MODES).join(', ')}`);
+const caseIds = flag('cases')?.split(',');
+for (const id of caseIds ?? []) if (!CASES.some((c) => c.id === id)) throw new Error(`--cases: no case ${id}; the cases: ${CASES.map((c) => c.id).join(', ')}`);
+const cases = caseIds ? CASES.filter((c) => caseIds.includes(c.id)) : CASES;
 // A partial run would blank the other sections of docs/performance.md.
-const writeDocs = !process.argv.includes('--no-docs') && only === undefined;
+const writeDocs = !process.argv.includes('--no-docs') && only === undefined && caseIds === undefined;
 
 const log = (text) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`);
 
@@ -105,9 +111,9 @@ async function runEndToEnd(results, deadline) {
     const [ours, baseline] = await Promise.all([startOurs({ mode }), startBaseline({ mode })]);
     try {
       const rows = await runHttpBench({
-        targets: [ours, baseline], concurrencies: CONCURRENCIES, bounds: HTTP_BOUNDS,
+        targets: [ours, baseline], cases, concurrencies: CONCURRENCIES, bounds: HTTP_BOUNDS,
         onRow: (row) => log(`${mode} ${row.caseName} c${row.concurrency}: ours ${row.results.ours.opsPerSec.toFixed(0)}/s,`
-          + ` baseline ${row.results.baseline.opsPerSec.toFixed(0)}/s`),
+          + ` baseline ${row.results.baseline ? `${row.results.baseline.opsPerSec.toFixed(0)}/s` : 'not run'}`),
       });
       results.http.modes.push({ mode, title: MODES[mode].title, rows });
       if (mode === 'dev') results.bridge = await runBridgeBench(ours);

@@ -104,6 +104,12 @@ constexpr uint64_t kRefusedRequestOperations = 1;
 // object can lose: the reads of one interval (docs/reliability.md).
 constexpr int64_t kUsageFoldIntervalMs = 10 * 1000;
 
+// Daily usage: the days `usage` reports (today included), and the days of
+// rows kept, enough to find the row before the first reported day in its
+// month (a day's operations are its month's count less that row's).
+constexpr int64_t kDailyUsageDays = 30;
+constexpr int64_t kDailyUsageDaysKept = 62;
+
 // The Worker's authentication caches, per isolate: token hashes remembered
 // (known and unknown), how long an unknown one is remembered, and how long
 // an address told 429 is refused without a look-up. The rates themselves are

@@ -107,6 +107,24 @@ std::string_view StatementSql(Statement statement) {
       return "DELETE FROM kv_idempotency WHERE created_at <= ?1";
     case Statement::kPruneOutcomesBySeq:
       return "DELETE FROM kv_idempotency WHERE seq <= ?1";
+    case Statement::kCreateUsageDaily:
+      // day: days since 1970-01-01 (UTC); month_ops: the month's
+      // operations as of the day's last state write; storage_bytes: the
+      // store's then. A day's operations are the difference to the row
+      // before it in the same month.
+      return "CREATE TABLE IF NOT EXISTS kv_usage_daily ("
+             "day INTEGER PRIMARY KEY, month_ops INTEGER NOT NULL, "
+             "storage_bytes INTEGER NOT NULL)";
+    case Statement::kUpsertUsageDaily:
+      return "INSERT INTO kv_usage_daily (day, month_ops, storage_bytes) "
+             "VALUES (?1, ?2, ?3) ON CONFLICT (day) DO UPDATE SET "
+             "month_ops = excluded.month_ops, "
+             "storage_bytes = excluded.storage_bytes";
+    case Statement::kPruneUsageDaily:
+      return "DELETE FROM kv_usage_daily WHERE day < ?1";
+    case Statement::kSelectUsageDaily:
+      return "SELECT day, month_ops, storage_bytes FROM kv_usage_daily "
+             "WHERE day >= ?1 ORDER BY day";
     case Statement::kNumStatements:
       break;
   }

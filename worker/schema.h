@@ -59,6 +59,14 @@ enum class Statement : int32_t {
   kInsertOutcome,
   kPruneOutcomesByAge,
   kPruneOutcomesBySeq,
+  // Daily usage (Store::Daily): schema, then
+  // day, month_ops, storage_bytes (upsert);
+  // day cutoff (deletes rows before it);
+  // first day -> (day, month_ops, storage_bytes) ascending.
+  kCreateUsageDaily,
+  kUpsertUsageDaily,
+  kPruneUsageDaily,
+  kSelectUsageDaily,
   kNumStatements,  // not a statement: how many there are
 };
 

@@ -210,6 +210,26 @@ Status Usage(Store* store, std::string_view, Response* response) {
   return Status::OK();
 }
 
+// Usage, and the last kDailyUsageDays days of it:
+// ,"daily":[{"date":"2026-11-03","operations":n,"storageBytes":n},...]
+Status UsageWithDaily(Store* store, std::string_view body, Response* response) {
+  KV_RETURN_IF_ERROR(Usage(store, body, response));
+  std::vector<Store::DayUsage> days;
+  KV_RETURN_IF_ERROR(store->Daily(&days));
+  std::string& out = response->body;
+  out.pop_back();  // the object's closing brace
+  out.append(",\"daily\":[");
+  for (size_t i = 0; i < days.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.append(
+        "{\"date\":\"" + FormatUtcMidnight(days[i].day_start_ms).substr(0, 10) +
+        "\",\"operations\":" + std::to_string(days[i].operations) +
+        ",\"storageBytes\":" + std::to_string(days[i].storage_bytes) + "}");
+  }
+  out.append("]}");
+  return Status::OK();
+}
+
 Status Create(Store* store, std::string_view body, Response* response) {
   SettingsRequest settings;
   KV_RETURN_IF_ERROR(DecodeSettings(body, &settings));
@@ -257,7 +277,7 @@ Status Retire(Store* store, std::string_view, Response* response) {
 
 Status Stats(Store* store, std::string_view body, Response* response) {
   KV_RETURN_IF_ERROR(store->RequireLive());
-  return Usage(store, body, response);
+  return UsageWithDaily(store, body, response);
 }
 
 Status Purge(Store* store, std::string_view, Response* response) {
@@ -339,7 +359,7 @@ constexpr Operation kOperations[] = {
      }},
     {"list", true, Wire::kJson, WithBody<List>},
     {"count", true, Wire::kJson, WithBody<Count>},
-    {"usage", true, Wire::kJson, WithBody<Usage>},
+    {"usage", true, Wire::kJson, WithBody<UsageWithDaily>},
     {"kvc_snapshot_read", true, Wire::kProtobuf, ConnectRead},
     {"kvc_atomic_write", true, Wire::kProtobuf, ConnectWrite},
     // As "watch" and "peek": one frame of the stream.

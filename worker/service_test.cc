@@ -156,14 +156,47 @@ TEST_F(ServiceTest, ErrorsAreJsonWithCodeAndMessage) {
 
 TEST_F(ServiceTest, UsageReportsLimitsAndCounts) {
   Call("set", {{"key", {"a"}}, {"value", "xyz"}});
-  const json usage = Call("usage", json::object());
+  json usage = Call("usage", json::object());
   EXPECT_EQ(last_status_, 200);
+  EXPECT_EQ(usage["daily"].size(), 30u);
+  usage.erase("daily");
   EXPECT_EQ(usage, json::parse(R"({"limits":{"opsPerMonth":10000,
       "storageBytes":10485760},"usage":{"month":"2026-11","operations":1,
       "storageBytes":8,"resetsAt":"2026-12-01T00:00:00Z"}})"));
   ASSERT_TRUE(last_response_.quota.has_value());
   EXPECT_EQ(last_response_.quota->limit, 10000u);
   EXPECT_EQ(last_response_.quota->remaining, 9999u);
+}
+
+// Daily usage: each day's operations and its last storage, for 30 days.
+TEST_F(ServiceTest, UsageReportsTheLastThirtyDays) {
+  const auto daily = [&] { return Call("usage", json::object())["daily"]; };
+  now_ms_ = int64_t{1795910400} * 1000 - 1000;      // 2026-11-28T23:59:59Z
+  Call("set", {{"key", {"a"}}, {"value", "xyz"}});  // 1 op, 8 bytes
+  Call("get", {{"keys", {{"a"}}}});                 // 1 op, deferred
+  json days = daily();  // today counts what is deferred too
+  EXPECT_EQ(days.back(), json::parse(R"({"date":"2026-11-28",
+      "operations":2,"storageBytes":8})"));
+  now_ms_ += 2 * 24 * 3600 * 1000;  // 2026-11-30: a day with nothing between
+  Call("set", {{"key", {"bb"}}, {"value", 1}});  // folds the get: 2 ops now
+  days = daily();
+  ASSERT_EQ(days.size(), 30u);
+  EXPECT_EQ(days[27], json::parse(R"({"date":"2026-11-28","operations":1,
+      "storageBytes":8})"));
+  EXPECT_EQ(days[28], json::parse(R"({"date":"2026-11-29","operations":0,
+      "storageBytes":8})"));
+  EXPECT_EQ(days[29], json::parse(R"({"date":"2026-11-30","operations":2,
+      "storageBytes":13})"));
+  // A new month starts its count anew; days go back 30 from today.
+  now_ms_ += 24 * 3600 * 1000;  // 2026-12-01
+  Call("set", {{"key", {"c"}}, {"value", 2}});
+  days = daily();
+  EXPECT_EQ(days.front()["date"], "2026-11-02");
+  EXPECT_EQ(days.back(), json::parse(R"({"date":"2026-12-01",
+      "operations":1,"storageBytes":17})"));
+  EXPECT_EQ(days[28]["operations"], 2);  // 2026-11-30 as it was
+  // The operator's view (stats) carries the same days.
+  EXPECT_EQ(Call("stats", json::object(), std::string())["daily"], days);
 }
 
 TEST_F(ServiceTest, InternalOperationsNeedNoCredentialAndPublicOnesDo) {

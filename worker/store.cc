@@ -82,8 +82,6 @@ int64_t DaysFromCivil(int64_t year, unsigned month) {
   return era * 146097 + static_cast<int64_t>(day_of_era) - 719468;
 }
 
-constexpr int64_t kMsPerDay = int64_t{24} * 3600 * 1000;
-
 }  // namespace
 
 std::string FormatUtcMidnight(int64_t ms) {
@@ -133,7 +131,8 @@ Status Store::Migrate() {
   for (Statement statement :
        {Statement::kCreateEntries, Statement::kCreateExpiryIndex,
         Statement::kCreateState, Statement::kInsertState,
-        Statement::kCreateOutcomes, Statement::kCreateOutcomesByAge}) {
+        Statement::kCreateOutcomes, Statement::kCreateOutcomesByAge,
+        Statement::kCreateUsageDaily}) {
     KV_RETURN_IF_ERROR(storage_->Execute(statement, {}, &rows));
   }
   return Status::OK();
@@ -183,6 +182,53 @@ Status Store::End() {
   KV_RETURN_IF_ERROR(
       storage_->Execute(Statement::kUpdateState, StateColumns(state_), &rows));
   state_row_ = EncodeStateRow(state_);
+  // Today's usage row follows the state, so Daily can tell the days apart.
+  const int64_t today = now_ms_ / kMsPerDay;
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kUpsertUsageDaily,
+      {SqlValue::Integer(today),
+       SqlValue::Integer(static_cast<int64_t>(state_.usage_ops)),
+       SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes))},
+      &rows));
+  return storage_->Execute(Statement::kPruneUsageDaily,
+                           {SqlValue::Integer(today - kDailyUsageDaysKept)},
+                           &rows);
+}
+
+Status Store::Daily(std::vector<DayUsage>* days) {
+  const int64_t today = now_ms_ / kMsPerDay;
+  const int64_t first = today - kDailyUsageDays + 1;
+  Rows rows;
+  KV_RETURN_IF_ERROR(storage_->Execute(
+      Statement::kSelectUsageDaily,
+      {SqlValue::Integer(today - kDailyUsageDaysKept)}, &rows));
+  days->clear();
+  size_t row = 0;
+  int64_t previous_day = INT64_MIN;  // of the row before, if any
+  uint64_t previous_ops = 0;
+  uint64_t storage = 0;
+  for (int64_t day = today - kDailyUsageDaysKept; day <= today; ++day) {
+    const bool has_row = row < rows.size() && rows.at(row, 0).integer == day;
+    uint64_t operations = 0;
+    if (has_row || day == today) {
+      // Today counts as it stands now: deferred operations included.
+      const uint64_t month_ops =
+          day == today ? UsedOperations()
+                       : static_cast<uint64_t>(rows.at(row, 1).integer);
+      const bool same_month =
+          previous_day != INT64_MIN &&
+          MonthOf(previous_day * kMsPerDay) == MonthOf(day * kMsPerDay);
+      operations = same_month && month_ops >= previous_ops
+                       ? month_ops - previous_ops
+                       : month_ops;
+      storage = day == today ? state_.storage_bytes
+                             : static_cast<uint64_t>(rows.at(row, 2).integer);
+      previous_day = day;
+      previous_ops = month_ops;
+    }
+    if (has_row) ++row;
+    if (day >= first) days->push_back({day * kMsPerDay, operations, storage});
+  }
   return Status::OK();
 }
 

@@ -56,6 +56,7 @@ uint32_t MonthOf(int64_t now_ms);
 int64_t StartOfNextMonthMs(uint32_t month);
 // The date of `ms` at midnight UTC, as "2026-12-01T00:00:00Z".
 std::string FormatUtcMidnight(int64_t ms);
+constexpr int64_t kMsPerDay = 24 * 3600 * 1000;
 
 // An entry as read. Its views borrow from storage's result and are valid
 // only during the callback they are passed to.
@@ -198,6 +199,18 @@ class Store {
   // answers, and drops the outcomes past the window and the count.
   Status RememberOutcome(std::string_view key, std::string_view digest,
                          const Outcome& outcome);
+
+  // One UTC day's usage: the operations written in it, and the storage at
+  // its end (or now, for today).
+  struct DayUsage {
+    int64_t day_start_ms;
+    uint64_t operations;
+    uint64_t storage_bytes;
+  };
+  // The last kDailyUsageDays days, today included, oldest first, from the
+  // rows End writes with the state (a day without a row used nothing and
+  // kept the storage of the day before).
+  Status Daily(std::vector<DayUsage>* days);
 
   // Charges a request refused for a client mistake
   // (kRefusedRequestOperations), unless that would pass the monthly limit.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // kv-admin: the operator's command line for the key-value service's admin
-// API (docs/operations.md, routes in shims/worker.js). ESM, no dependencies,
+// API (docs/operations.md, routes in shims/admin.js). ESM, no dependencies,
 // Node >= 20.
 //
 // Exit codes: 0 done, 1 the service refused the request or could not be

@@ -32,7 +32,7 @@ export async function freePort() {
  * `stdio` is 'inherit' to show wrangler's output, a file descriptor to write
  * it there, else it is collected and printed only if start-up fails. `faults` turns on fault injection
  * (KV_FAULTS, shims/faults.js), for tests only; `rowCounts` the kv-rows-read
- * and kv-rows-written response headers (KV_ROW_COUNTS, shims/worker.js).
+ * and kv-rows-written response headers (KV_ROW_COUNTS, shims/store_routes.js).
  * Returns { url, upstreamUrl, stop(), process }: `url` is the bridge's,
  * `upstreamUrl` wrangler's own (HTTP/1.1 only; the bench compares the two).
  */

@@ -13,6 +13,10 @@
 // protocol asks, and 4xx unless a retry may cure them: Deno's client
 // retries a 5xx forever.
 
+import { authenticate, refuseStoreToken } from './auth.js';
+import { rateLimitHeaders, readBody } from './http.js';
+import { storeObject } from './objects.js';
+
 export const KV_CONNECT_PATH = '/v1/kv-connect';
 
 const DATA_PATH = {
@@ -29,27 +33,28 @@ const METADATA_LIFETIME_MS = 60 * 60 * 1000;
 const encoder = new TextEncoder();
 const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8' };
 
-/**
- * Answers a request under KV_CONNECT_PATH. `routes` lends the Worker's
- * own parts: `authenticate`, `storeObject`, `readBody`, `refuseStoreToken`
- * and `rateLimitHeaders` (shims/worker.js).
- */
-export async function kvConnect(request, env, pathname, routes) {
+/** Whether `pathname` is one of KV Connect's routes (or would be). */
+export function isKvConnectPath(pathname) {
+  return pathname === KV_CONNECT_PATH || pathname.startsWith(`${KV_CONNECT_PATH}/`);
+}
+
+/** Answers a request under KV_CONNECT_PATH. */
+export async function kvConnect(request, env, pathname) {
   if (request.method !== 'POST') {
     return textResponse(405, `KV Connect's routes take POST, not ${request.method}`, { allow: 'POST' });
   }
-  if (pathname === KV_CONNECT_PATH) return asText(await metadata(request, env, routes));
+  if (pathname === KV_CONNECT_PATH) return asText(await metadata(request, env));
   const method = pathname.slice(KV_CONNECT_PATH.length + 1);
   if (!Object.hasOwn(DATA_PATH, method)) {
     return textResponse(404, `there is no KV Connect method ${JSON.stringify(method.slice(0, 40))}; ` +
       'the methods are snapshot_read, atomic_write and watch');
   }
-  return asText(await dataPath(request, env, DATA_PATH[method], routes));
+  return asText(await dataPath(request, env, DATA_PATH[method]));
 }
 
 // The metadata exchange: which protocol version, where the data path is,
 // and its token.
-async function metadata(request, env, { authenticate, readBody }) {
+async function metadata(request, env) {
   const caller = await authenticate(request, env);
   if (caller instanceof Response) return caller;
   const body = await readBody(request);
@@ -84,10 +89,10 @@ async function metadata(request, env, { authenticate, readBody }) {
   }), { headers: { 'content-type': 'application/json' } });
 }
 
-async function dataPath(request, env, operation, { authenticate, storeObject, readBody, refuseStoreToken, rateLimitHeaders }) {
+async function dataPath(request, env, operation) {
   const caller = await authenticate(request, env);
   if (caller instanceof Response) return caller;
-  const { credential, store } = caller;
+  const { tokenHash, store } = caller;
   const version = request.headers.get('x-denokv-version');
   if (version !== null && !['1', '2', '3'].includes(version)) {
     return textResponse(400, `x-denokv-version ${JSON.stringify(version.slice(0, 20))} is not one this store speaks (1, 2 or 3)`);
@@ -100,9 +105,9 @@ async function dataPath(request, env, operation, { authenticate, storeObject, re
   if (body instanceof Response) return body;
   const object = storeObject(env, store);
   const result = operation === 'kvc_watch'
-    ? await object.watch(credential, body, 'kv_connect')
-    : await object.handle(operation, credential, body);
-  if (result.status === 401) return refuseStoreToken(request, env, credential, invalidTokenJson());
+    ? await object.watch(tokenHash.bytes, body, 'kv_connect')
+    : await object.handle(operation, tokenHash.bytes, body);
+  if (result.status === 401) return refuseStoreToken(request, env, tokenHash, invalidTokenJson());
   const quota = rateLimitHeaders(result.quota);
   if (result.stream) {
     return new Response(result.stream, { headers: { 'content-type': 'application/octet-stream', ...quota } });

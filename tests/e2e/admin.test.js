@@ -2,7 +2,7 @@
 // their refusals, token rotation and deletion, quotas (operations and
 // storage) with their usage report and RateLimit headers, regions, store
 // listing, the admin_disabled mode and the failed-authentication rate limit.
-// Routes: shims/worker.js; counting rules: docs/operations.md.
+// Routes: shims/admin.js; counting rules: docs/operations.md.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -121,13 +121,21 @@ test('token comparisons are constant time (code check)', () => {
   assert.match(authenticate[1], /EqualInConstantTime\(/, 'Authenticate compares with EqualInConstantTime');
   assert.doesNotMatch(store, /credential\s*==|==\s*credential|credential\.compare\(/, 'no other comparison of credentials');
 
-  const worker = readFileSync(join(ROOT, 'shims/worker.js'), 'utf8');
-  assert.match(worker, /crypto\.subtle\.timingSafeEqual\(/, 'the admin token is compared with timingSafeEqual');
-  assert.doesNotMatch(worker, /[!=]==?\s*env\.KV_ADMIN_TOKEN|env\.KV_ADMIN_TOKEN\s*[!=]==?/, 'the admin token is never compared with == or ===');
-  // Presented tokens are never compared in JS at all: only their hashes,
-  // in the core (access tokens) or with timingSafeEqual (the admin token).
-  assert.doesNotMatch(worker, /\b(token|accessToken|given|expected)\s*[!=]==?|[!=]==?\s*(token|accessToken|given|expected)\b/,
-    'no == or === comparison of a presented token');
+  // The admin token's hash is compared by TokenHash.equals, which is timingSafeEqual.
+  const auth = readFileSync(join(ROOT, 'shims/auth.js'), 'utf8');
+  const tokenHash = readFileSync(join(ROOT, 'shims/token_hash.js'), 'utf8');
+  assert.match(auth, /given\.equals\(expected\)/, 'the admin token is compared by its hash');
+  const equals = /\n  equals\(other\) \{([\s\S]*?)\n  \}/.exec(tokenHash);
+  assert.ok(equals, 'shims/token_hash.js defines TokenHash.equals');
+  assert.match(equals[1], /^\s*return crypto\.subtle\.timingSafeEqual\(this\.bytes, other\.bytes\);\s*$/, 'TokenHash.equals is timingSafeEqual');
+  for (const file of ['worker.js', 'auth.js', 'admin.js', 'store_routes.js', 'kv_connect.js', 'directory.js', 'token_hash.js']) {
+    const code = readFileSync(join(ROOT, 'shims', file), 'utf8');
+    assert.doesNotMatch(code, /[!=]==?\s*env\.KV_ADMIN_TOKEN|env\.KV_ADMIN_TOKEN\s*[!=]==?/, `${file}: the admin token is never compared with == or ===`);
+    // Presented tokens are never compared in JS at all: only their hashes,
+    // in the core (access tokens) or with timingSafeEqual (the admin token).
+    assert.doesNotMatch(code, /\b(token|accessToken|given|expected)\s*[!=]==?|[!=]==?\s*(token|accessToken|given|expected)\b/,
+      `${file}: no == or === comparison of a presented token`);
+  }
 });
 
 test('one store can never read or change another store\'s data', async () => {

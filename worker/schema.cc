@@ -108,22 +108,21 @@ std::string_view StatementSql(Statement statement) {
     case Statement::kPruneOutcomesBySeq:
       return "DELETE FROM kv_idempotency WHERE seq <= ?1";
     case Statement::kCreateUsageDaily:
-      // day: days since 1970-01-01 (UTC); month_ops: the month's
-      // operations as of the day's last state write; storage_bytes: the
-      // store's then. A day's operations are the difference to the row
-      // before it in the same month.
+      // day: days since 1970-01-01 (UTC); month (YYYYMM), month_ops and
+      // storage_bytes: the store's usage as the day's first state write
+      // found it, that is, as the last active day before it ended. Written
+      // once a day: a day's other writes only read its row.
       return "CREATE TABLE IF NOT EXISTS kv_usage_daily ("
-             "day INTEGER PRIMARY KEY, month_ops INTEGER NOT NULL, "
-             "storage_bytes INTEGER NOT NULL)";
-    case Statement::kUpsertUsageDaily:
-      return "INSERT INTO kv_usage_daily (day, month_ops, storage_bytes) "
-             "VALUES (?1, ?2, ?3) ON CONFLICT (day) DO UPDATE SET "
-             "month_ops = excluded.month_ops, "
-             "storage_bytes = excluded.storage_bytes";
+             "day INTEGER PRIMARY KEY, month INTEGER NOT NULL, "
+             "month_ops INTEGER NOT NULL, storage_bytes INTEGER NOT NULL)";
+    case Statement::kInsertUsageDay:
+      return "INSERT INTO kv_usage_daily (day, month, month_ops, "
+             "storage_bytes) VALUES (?1, ?2, ?3, ?4) "
+             "ON CONFLICT (day) DO NOTHING RETURNING day";
     case Statement::kPruneUsageDaily:
       return "DELETE FROM kv_usage_daily WHERE day < ?1";
     case Statement::kSelectUsageDaily:
-      return "SELECT day, month_ops, storage_bytes FROM kv_usage_daily "
+      return "SELECT day, month, month_ops, storage_bytes FROM kv_usage_daily "
              "WHERE day >= ?1 ORDER BY day";
     case Statement::kNumStatements:
       break;

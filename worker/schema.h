@@ -60,11 +60,11 @@ enum class Statement : int32_t {
   kPruneOutcomesByAge,
   kPruneOutcomesBySeq,
   // Daily usage (Store::Daily): schema, then
-  // day, month_ops, storage_bytes (upsert);
+  // day, month, month_ops, storage_bytes -> (day) when the day's row is new;
   // day cutoff (deletes rows before it);
-  // first day -> (day, month_ops, storage_bytes) ascending.
+  // first day -> (day, month, month_ops, storage_bytes) ascending.
   kCreateUsageDaily,
-  kUpsertUsageDaily,
+  kInsertUsageDay,
   kPruneUsageDaily,
   kSelectUsageDaily,
   kNumStatements,  // not a statement: how many there are

@@ -164,6 +164,7 @@ Status Store::Begin(int64_t now_ms, uint64_t deferred_operations,
   state_.credential_generation = static_cast<uint64_t>(rows.at(0, 8).integer);
   // The row as loaded, before a new month changes the state in memory.
   state_row_ = held ? std::string(state_row) : EncodeStateRow(state_);
+  loaded_usage_ = {state_.usage_month, state_.usage_ops, state_.storage_bytes};
   const uint32_t month = MonthOf(now_ms);
   if (state_.usage_month != month) {
     state_.usage_month = month;
@@ -182,14 +183,16 @@ Status Store::End() {
   KV_RETURN_IF_ERROR(
       storage_->Execute(Statement::kUpdateState, StateColumns(state_), &rows));
   state_row_ = EncodeStateRow(state_);
-  // Today's usage row follows the state, so Daily can tell the days apart.
+  // The day's first state write records where the day started: one row a
+  // day; the other writes read it and write nothing.
   const int64_t today = now_ms_ / kMsPerDay;
   KV_RETURN_IF_ERROR(storage_->Execute(
-      Statement::kUpsertUsageDaily,
-      {SqlValue::Integer(today),
-       SqlValue::Integer(static_cast<int64_t>(state_.usage_ops)),
-       SqlValue::Integer(static_cast<int64_t>(state_.storage_bytes))},
+      Statement::kInsertUsageDay,
+      {SqlValue::Integer(today), SqlValue::Integer(loaded_usage_.month),
+       SqlValue::Integer(static_cast<int64_t>(loaded_usage_.operations)),
+       SqlValue::Integer(static_cast<int64_t>(loaded_usage_.storage_bytes))},
       &rows));
+  if (rows.empty()) return Status::OK();
   return storage_->Execute(Statement::kPruneUsageDaily,
                            {SqlValue::Integer(today - kDailyUsageDaysKept)},
                            &rows);
@@ -197,37 +200,54 @@ Status Store::End() {
 
 Status Store::Daily(std::vector<DayUsage>* days) {
   const int64_t today = now_ms_ / kMsPerDay;
-  const int64_t first = today - kDailyUsageDays + 1;
   Rows rows;
   KV_RETURN_IF_ERROR(storage_->Execute(
       Statement::kSelectUsageDaily,
       {SqlValue::Integer(today - kDailyUsageDaysKept)}, &rows));
+  // Where each recorded day started; the usage loaded now closes the last.
+  struct Mark {
+    int64_t day;
+    UsageMark usage;
+  };
+  std::vector<Mark> marks;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    marks.push_back({rows.at(i, 0).integer,
+                     {static_cast<uint32_t>(rows.at(i, 1).integer),
+                      static_cast<uint64_t>(rows.at(i, 2).integer),
+                      static_cast<uint64_t>(rows.at(i, 3).integer)}});
+  }
+  // A mark's operations as counted in the month of `day` (0: another month,
+  // so the count started anew).
+  const auto ops_in = [](const UsageMark& mark, int64_t day) -> uint64_t {
+    return mark.month == MonthOf(day * kMsPerDay) ? mark.operations : 0;
+  };
   days->clear();
-  size_t row = 0;
-  int64_t previous_day = INT64_MIN;  // of the row before, if any
-  uint64_t previous_ops = 0;
-  uint64_t storage = 0;
+  uint64_t storage = marks.empty() ? loaded_usage_.storage_bytes
+                                   : marks[0].usage.storage_bytes;
+  size_t next = 0;  // the first mark after the day
   for (int64_t day = today - kDailyUsageDaysKept; day <= today; ++day) {
-    const bool has_row = row < rows.size() && rows.at(row, 0).integer == day;
+    while (next < marks.size() && marks[next].day <= day) ++next;
+    const bool recorded = next > 0 && marks[next - 1].day == day;
     uint64_t operations = 0;
-    if (has_row || day == today) {
-      // Today counts as it stands now: deferred operations included.
-      const uint64_t month_ops =
-          day == today ? UsedOperations()
-                       : static_cast<uint64_t>(rows.at(row, 1).integer);
-      const bool same_month =
-          previous_day != INT64_MIN &&
-          MonthOf(previous_day * kMsPerDay) == MonthOf(day * kMsPerDay);
-      operations = same_month && month_ops >= previous_ops
-                       ? month_ops - previous_ops
-                       : month_ops;
-      storage = day == today ? state_.storage_bytes
-                             : static_cast<uint64_t>(rows.at(row, 2).integer);
-      previous_day = day;
-      previous_ops = month_ops;
+    if (day == today) {
+      // Live: deferred operations too. Without a mark today, nothing was
+      // written today, and the written count is where today started.
+      const uint64_t started =
+          ops_in(recorded ? marks[next - 1].usage : loaded_usage_, day);
+      const uint64_t used = UsedOperations();
+      operations = used > started ? used - started : 0;
+      storage = state_.storage_bytes;
+    } else if (recorded) {
+      const UsageMark& end =
+          next < marks.size() ? marks[next].usage : loaded_usage_;
+      const uint64_t started = ops_in(marks[next - 1].usage, day);
+      const uint64_t ended = ops_in(end, day);
+      operations = ended > started ? ended - started : 0;
+      storage = end.storage_bytes;
     }
-    if (has_row) ++row;
-    if (day >= first) days->push_back({day * kMsPerDay, operations, storage});
+    if (day > today - kDailyUsageDays) {
+      days->push_back({day * kMsPerDay, operations, storage});
+    }
   }
   return Status::OK();
 }

@@ -207,9 +207,11 @@ class Store {
     uint64_t operations;
     uint64_t storage_bytes;
   };
-  // The last kDailyUsageDays days, today included, oldest first, from the
-  // rows End writes with the state (a day without a row used nothing and
-  // kept the storage of the day before).
+  // The last kDailyUsageDays days, today included, oldest first. A day's
+  // first state write records the usage it found (the end of the last
+  // active day); a day's usage is the difference to the next such record,
+  // or to now. A day without one used nothing and kept the storage of the
+  // day before.
   Status Daily(std::vector<DayUsage>* days);
 
   // Charges a request refused for a client mistake
@@ -241,6 +243,14 @@ class Store {
   int64_t now_ms_ = 0;
   uint64_t deferred_operations_ = 0;
   bool dirty_ = false;
+  // The usage as Begin loaded it, before a new month: what the day's first
+  // state write records (Daily).
+  struct UsageMark {
+    uint32_t month = 0;
+    uint64_t operations = 0;  // written
+    uint64_t storage_bytes = 0;
+  };
+  UsageMark loaded_usage_;
 };
 
 }  // namespace kv

@@ -1,5 +1,6 @@
 // The operator's routes (docs/http-api.md, "Admin routes"), each behind the
-// admin token: create, list, describe, re-limit, rotate and delete stores.
+// admin token: create, list, describe, re-limit, rotate and delete stores,
+// and read a store's usage over time.
 // A store's object decides first and the directory follows
 // (shims/directory.js), so no interleaving of admin calls on one store
 // brings a deleted store back or leaves two tokens working.
@@ -13,7 +14,7 @@ import { REGIONS } from './regions.js';
 import { TokenHash } from './token_hash.js';
 
 export const ADMIN_PREFIX = '/v1/admin/';
-const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(\/token)?$/;
+const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(?:\/(token|usage))?$/;
 const STORES_PER_PAGE = 50;
 
 /** The answer to an admin route, or null when `pathname` names none. */
@@ -27,10 +28,11 @@ export function adminRoute(request, env, pathname) {
   }
   const storePath = STORE_PATH.exec(pathname);
   if (!storePath) return null;
-  const [, id, token] = storePath;
+  const [, id, part] = storePath;
   // Store ids are UUIDs, as access tokens are; any other id names no store.
   if (!TOKEN_PATTERN.test(id)) return admin(request, env, () => storeNotFound(id.slice(0, 40)));
-  if (token) return allowOnly(request, ['POST']) ?? admin(request, env, () => rotateToken(env, id));
+  if (part === 'token') return allowOnly(request, ['POST']) ?? admin(request, env, () => rotateToken(env, id));
+  if (part === 'usage') return allowOnly(request, ['GET']) ?? admin(request, env, () => storeUsage(env, id));
   return allowOnly(request, ['GET', 'PATCH', 'DELETE']) ?? admin(request, env, () => {
     if (request.method === 'GET') return describeStore(env, id);
     if (request.method === 'PATCH') return updateLimits(request, env, id);
@@ -67,15 +69,25 @@ async function listStores(request, env) {
   }
   const page = await listStoreRecords(env, { limit, cursor: params.get('cursor') ?? undefined });
   if (page.refused) return passThrough(page.refused);
-  const described = await Promise.all(page.records.map(({ id, record }) => describe(env, id, record)));
+  const stats = await Promise.all(page.records.map(({ id, record }) => storeStats(env, id, record)));
   // A store whose deletion was cut short by a crash is gone already.
-  return jsonResponse(200, { stores: described.filter((store) => store !== null), cursor: page.cursor });
+  const stores = page.records.flatMap(({ id, record }, i) => (stats[i] ? [describe(id, record, stats[i])] : []));
+  return jsonResponse(200, { stores, cursor: page.cursor });
 }
 
 async function describeStore(env, id) {
   const record = await storeRecord(env, id);
-  const described = record && await describe(env, id, record);
-  return described ? jsonResponse(200, described) : storeNotFound(id);
+  const stats = record && await storeStats(env, id, record);
+  if (!stats) return storeNotFound(id);
+  return jsonResponse(200, describe(id, record, stats));
+}
+
+// What GET /v1/usage answers the store's own token: limits, this month's
+// usage, and the daily rows of the last 30 days.
+async function storeUsage(env, id) {
+  const record = await storeRecord(env, id);
+  const stats = record && await storeStats(env, id, record);
+  return stats ? jsonResponse(200, stats) : storeNotFound(id);
 }
 
 async function updateLimits(request, env, id) {
@@ -143,12 +155,20 @@ async function armFault(request, env) {
   return jsonResponse(200, { armed: body.fault, count: body.count });
 }
 
-// The admin view of a store, or null when its object says it is not live.
-async function describe(env, id, record) {
+// The store's `{ limits, usage, daily }`, or null when its object says it
+// is not live.
+async function storeStats(env, id, record) {
   const stats = await callOwn(storeObject(env, { id, region: record.region }), 'stats', {});
   if (stats.status === 404) return null;
   if (stats.status !== 200) throw new Error(`stats of store ${id} failed with ${stats.status}: ${stats.body}`);
-  return { id, region: record.region, createdAt: record.createdAt, ...JSON.parse(stats.body) };
+  return JSON.parse(stats.body);
+}
+
+// The admin view of a store (a Store of docs/http-api.md). Its daily rows
+// are left to GET /v1/admin/stores/{id}/usage: a page of 50 stores need not
+// carry 1,500 of them.
+function describe(id, record, { limits, usage }) {
+  return { id, region: record.region, createdAt: record.createdAt, limits, usage };
 }
 
 // A short, safe rendering of a wrong region for an error message.

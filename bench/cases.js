@@ -206,6 +206,7 @@ export const CASES = [
     ...KV_CONNECT,
     id: 'kvc_get_1k',
     read: true,
+    rowsNote: `${STATE_READ}; a read of one key ([key, key 00)) is the get's point lookup`,
     pairedWith: 'get_1k',
     name: 'kvc get 1 KiB',
     path: '/v1/kv-connect/snapshot_read',
@@ -216,6 +217,7 @@ export const CASES = [
     // V8 bytes Deno would send (stored as JSON: it has a JSON form).
     ...KV_CONNECT,
     id: 'kvc_set_1k',
+    rowsNote: WRITE_READS,
     pairedWith: 'set_1k',
     name: 'kvc set 1 KiB',
     path: '/v1/kv-connect/atomic_write',

@@ -31,6 +31,13 @@ export function passThrough(result) {
 }
 
 /** RateLimit-* headers (IETF draft) for the monthly operations quota, if the store has one. */
+// The rows the store object's SQL read and wrote for this request (what the
+// host bills), for the bench and the tests: only with KV_ROW_COUNTS=on.
+export function rowCountHeaders(env, rows) {
+  if (env.KV_ROW_COUNTS !== 'on' || !rows) return {};
+  return { 'kv-rows-read': String(rows.read), 'kv-rows-written': String(rows.written) };
+}
+
 export function rateLimitHeaders(quota) {
   if (!quota) return {};
   return {

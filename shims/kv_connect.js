@@ -14,7 +14,7 @@
 // retries a 5xx forever.
 
 import { authenticate, refuseStoreToken } from './auth.js';
-import { rateLimitHeaders, readBody } from './http.js';
+import { rateLimitHeaders, readBody, rowCountHeaders } from './http.js';
 import { storeObject } from './objects.js';
 
 export const KV_CONNECT_PATH = '/v1/kv-connect';
@@ -113,7 +113,8 @@ async function dataPath(request, env, operation) {
     return new Response(result.stream, { headers: { 'content-type': 'application/octet-stream', ...quota } });
   }
   const type = result.status === 200 ? 'application/x-protobuf' : TEXT_HEADERS['content-type'];
-  return new Response(result.body, { status: result.status, headers: { 'content-type': type, ...quota } });
+  const rows = rowCountHeaders(env, result.rows);
+  return new Response(result.body, { status: result.status, headers: { 'content-type': type, ...quota, ...rows } });
 }
 
 // A refusal of the Worker's (JSON, as the JSON API answers it) in plain

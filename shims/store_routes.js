@@ -3,7 +3,9 @@
 // core does the work; the answer goes back with the quota's headers.
 
 import { authenticate, refuseStoreToken } from './auth.js';
-import { errorResponse, JSON_HEADERS, rateLimitHeaders, readBody, refuseNonJson, SSE_HEADERS } from './http.js';
+import {
+  errorResponse, JSON_HEADERS, rateLimitHeaders, readBody, refuseNonJson, rowCountHeaders, SSE_HEADERS,
+} from './http.js';
 import { storeObject } from './objects.js';
 
 // Path -> [method, core operation].
@@ -46,16 +48,9 @@ export async function storeRequest(request, env, operation) {
   if (result.stream) {
     return new Response(result.stream, { headers: { ...SSE_HEADERS, ...quota } });
   }
-  const rows = env.KV_ROW_COUNTS === 'on' ? rowCountHeaders(result.rows) : {};
+  const rows = rowCountHeaders(env, result.rows);
   const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : {};
   return new Response(result.body, {
     status: result.status, headers: { ...JSON_HEADERS, ...quota, ...rows, ...replayed },
   });
-}
-
-// The rows the store object's SQL read and wrote for this request (what the
-// host bills), for the bench and the tests: only with KV_ROW_COUNTS=on.
-function rowCountHeaders(rows) {
-  if (!rows) return {};
-  return { 'kv-rows-read': String(rows.read), 'kv-rows-written': String(rows.written) };
 }

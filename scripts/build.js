@@ -1,11 +1,13 @@
 // Builds the C++ core both ways with CMake: natively (tests) and with
 // Emscripten (build/wasm/kv_core.wasm, imported by the Worker), and from
 // the wasm core the module of its limits that the Worker's router imports
-// (build/wasm/kv_limits.js). CMake rebuilds only what is stale. Run
-// directly: `npm run build`.
+// (build/wasm/kv_limits.js). CMake rebuilds only what is stale. Also
+// bundles the web console (console/ into build/assets/, the Worker's static
+// assets). Run directly: `npm run build`.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createCore } from '../shims/core.js';
 import { ROOT } from './emulator.js';
 import { ensureSetup } from './setup.js';
@@ -14,6 +16,8 @@ export const NATIVE_DIR = `${ROOT}build/native`;
 export const WASM_DIR = `${ROOT}build/wasm`;
 export const WASM_FILE = `${WASM_DIR}/kv_core.wasm`;
 export const LIMITS_MODULE = `${WASM_DIR}/kv_limits.js`;
+// wrangler.toml's [assets] directory: what the Worker's host serves as files.
+export const ASSETS_DIR = `${ROOT}build/assets`;
 
 // emcc's JS optimizer needs Debian's acorn module, which Node does not find
 // by itself.
@@ -44,6 +48,28 @@ function writeLimitsModule() {
   if (!existsSync(LIMITS_MODULE) || readFileSync(LIMITS_MODULE, 'utf8') !== text) writeFileSync(LIMITS_MODULE, text);
 }
 
+// The console (docs/console.md): console/src/main.js and what it imports
+// (Preact, htm, uPlot, the project's client in js/) bundled with the esbuild
+// that wrangler ships, into build/assets/console/ with its page and the
+// assets' _headers (the CSP). Takes well under a second, so it always runs.
+export function buildConsole() {
+  const esbuild = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'))('esbuild');
+  const out = `${ASSETS_DIR}/console`;
+  mkdirSync(out, { recursive: true });
+  esbuild.buildSync({
+    entryPoints: { console: `${ROOT}console/src/main.js` },
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    target: ['chrome120', 'firefox121', 'safari17'],
+    legalComments: 'eof',
+    logLevel: 'warning',
+  });
+  for (const file of ['index.html', 'favicon.svg']) copyFileSync(`${ROOT}console/${file}`, `${out}/${file}`);
+  copyFileSync(`${ROOT}console/_headers`, `${ASSETS_DIR}/_headers`);
+}
+
 export function buildNative() {
   if (!existsSync(`${NATIVE_DIR}/CMakeCache.txt`)) {
     run('cmake', ['-S', ROOT, '-B', NATIVE_DIR, '-DCMAKE_BUILD_TYPE=Release']);
@@ -55,4 +81,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   ensureSetup();
   buildNative();
   buildWasm();
+  buildConsole();
 }

@@ -21,6 +21,9 @@ const DEBIAN_PACKAGES = [
   // Fuzzing and the sanitizer build (scripts/fuzz.js, scripts/sanitize.js).
   ['clang', '/usr/bin/clang++'],
   ['libclang-rt-14-dev', '/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a'],
+  // The console's browser tests drive it with playwright-core
+  // (tests/browser/); Playwright's own browser downloads need the network.
+  ['chromium', '/usr/bin/chromium'],
 ];
 
 function run(command, args) {

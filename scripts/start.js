@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { buildWasm } from './build.js';
+import { buildConsole, buildWasm } from './build.js';
 import { ROOT, startEmulator } from './emulator.js';
 import { ensureSetup } from './setup.js';
 
@@ -64,6 +64,7 @@ Stop with Ctrl+C. Data stays in .wrangler/state.`);
 
 ensureSetup();
 buildWasm();
+buildConsole();
 const token = adminToken();
 const emulator = await startEmulator({ port, persistTo: `${ROOT}.wrangler/state`, stdio: 'inherit' });
 let store = existsSync(DEMO_FILE) ? JSON.parse(readFileSync(DEMO_FILE, 'utf8')) : null;

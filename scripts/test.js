@@ -6,7 +6,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { buildNative, buildWasm, NATIVE_DIR } from './build.js';
+import { buildConsole, buildNative, buildWasm, NATIVE_DIR } from './build.js';
 import { ROOT } from './emulator.js';
 import { buildFuzzers, fuzz, FUZZERS, replayRegressions } from './fuzz.js';
 import { buildSanitized, testSanitized } from './sanitize.js';
@@ -23,6 +23,7 @@ ensureSetup();
 ensureDenoCli();
 buildNative();
 buildWasm();
+buildConsole();
 run('ctest', ['--test-dir', NATIVE_DIR, '--output-on-failure']);
 buildSanitized();
 testSanitized();

@@ -211,20 +211,19 @@ export class Transport {
       for (;;) {
         if (call.why) throw call.error(method, url, attempts, write, failure); // stopped before this attempt
         attempts++;
+        let retryAfter; // what the answer's Retry-After asks for, if any
         try {
           const { response, text } = await call.race(this.#attempt(url, { ...init, signal: call.signal }));
           const answer = parseJson(text);
           if (response.ok && answer !== undefined) return answer;
           failure = errorOf(method, url, response.status, answer, text);
           if (!RETRYABLE.has(response.status)) throw finished(failure, attempts, false);
-          failure.retryAfter = retryAfterMs(headerOf(response, 'retry-after'));
+          retryAfter = retryAfterMs(headerOf(response, 'retry-after'));
         } catch (cause) {
-          if (cause?.finished) throw cause;
+          if (FINISHED.has(cause)) throw cause;
           if (call.why) throw call.error(method, url, attempts, write, failure);
           failure = new KvError('network_error', null, `${method} ${url} failed before an answer arrived: ${cause?.message ?? cause}`, { cause });
         }
-        const { retryAfter } = failure;
-        delete failure.retryAfter;
         const wait = this.#retryWait(attempts, retryAfter, call);
         if (typeof wait === 'string') {
           if (attempts > 1 || this.#policy.maxAttempts > 1) failure.message += ` (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}; ${wait})`;
@@ -318,15 +317,19 @@ export class Transport {
   }
 }
 
-function headerOf(response, name) {
-  return typeof response.headers?.get === 'function' ? response.headers.get(name) : undefined;
+/** A response header, or undefined (a custom fetch's response may have no headers). */
+export function headerOf(response, name) {
+  return typeof response.headers?.get === 'function' ? (response.headers.get(name) ?? undefined) : undefined;
 }
+
+// The errors that are a call's outcome: thrown as they are, not retried.
+const FINISHED = new WeakSet();
 
 // Marks an error as the call's outcome, with its attempts and whether it is retryable.
 function finished(error, attempts, retryable) {
   error.attempts = attempts;
   error.retryable = retryable;
-  Object.defineProperty(error, 'finished', { value: true, configurable: true });
+  FINISHED.add(error);
   return error;
 }
 

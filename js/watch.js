@@ -16,7 +16,7 @@
 
 import { errorOf, KvError } from './errors.js';
 import { parseJson, serverSentEvents } from './streams.js';
-import { retryAfterMs, RETRYABLE_STATUSES } from './transport.js';
+import { headerOf, retryAfterMs, RETRYABLE_STATUSES } from './transport.js';
 import { decodeEntry } from './wire.js';
 
 /**
@@ -83,6 +83,7 @@ async function* watchEvents(url, open, signal, { raw, backoff, reconnect }) {
   while (!signal.aborted) {
     let connection;
     let wait = 0;
+    let retryAfter; // of a refused reconnect
     try {
       connection = await open(signal);
       const { response } = connection;
@@ -90,7 +91,8 @@ async function* watchEvents(url, open, signal, { raw, backoff, reconnect }) {
         const text = await response.text();
         const error = errorOf('POST', url, response.status, parseJson(text), text);
         if (!RETRYABLE_STATUSES.includes(response.status) && response.status < 500) throw refusal(error, drops + 1);
-        throw Object.assign(error, { retryAfter: retryAfterMs(response.headers?.get?.('retry-after') ?? undefined) });
+        retryAfter = retryAfterMs(headerOf(response, 'retry-after'));
+        throw error;
       }
       let lifetimeReached = false;
       for await (const event of serverSentEvents(response.body)) {
@@ -111,10 +113,10 @@ async function* watchEvents(url, open, signal, { raw, backoff, reconnect }) {
       if (!lifetimeReached) throw new KvError('network_error', null, `POST ${url}: the watch stream ended without the store's end event`);
     } catch (error) {
       if (signal.aborted) return;
-      if (error?.refused) throw error;
+      if (REFUSALS.has(error)) throw error;
       drops++;
       if (!reconnect) throw dropped(url, error, drops);
-      wait = error?.retryAfter ?? backoff(drops);
+      wait = retryAfter ?? backoff(drops);
     } finally {
       connection?.release();
     }
@@ -122,18 +124,17 @@ async function* watchEvents(url, open, signal, { raw, backoff, reconnect }) {
   }
 }
 
-// An answer that ends the watch: a 4xx other than 408 and 429, or an `event: error`.
+// The answers that end the watch: a 4xx other than 408 and 429, or an `event: error`.
+const REFUSALS = new WeakSet();
+
 function refusal(error, attempts) {
-  Object.defineProperty(error, 'refused', { value: true, configurable: true });
+  REFUSALS.add(error);
   return Object.assign(error, { attempts, retryable: false });
 }
 
 // The error a watch ends with at a drop when it does not reconnect (retry: false).
 function dropped(url, error, attempts) {
-  if (error instanceof KvError) {
-    delete error.retryAfter;
-    return Object.assign(error, { attempts, retryable: true });
-  }
+  if (error instanceof KvError) return Object.assign(error, { attempts, retryable: true });
   return new KvError('network_error', null, `POST ${url}: the watch stream broke: ${error?.message ?? error}`, {
     cause: error,
     attempts,

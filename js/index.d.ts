@@ -230,7 +230,8 @@ export type KvFetch = (
   /** Read for `Retry-After`; optional. */
   headers?: { get(name: string): string | null };
   text(): Promise<string>;
-  body: AsyncIterable<Uint8Array> | null;
+  /** Read by watch() as a stream of server-sent events. */
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
 }>;
 
 /**

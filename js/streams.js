@@ -15,11 +15,12 @@ export async function* lines(source) {
   if (rest !== '') yield rest;
 }
 
-// Parses a text/event-stream body into { type, data } events.
+// Parses a text/event-stream body (a ReadableStream or an async iterable of
+// bytes) into { type, data } events.
 export async function* serverSentEvents(body) {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of body) {
+  for await (const chunk of chunksOf(body)) {
     buffer += decoder.decode(chunk, { stream: true });
     let end;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -35,6 +36,35 @@ export async function* serverSentEvents(body) {
       }
       if (fields > 0) yield event;
     }
+  }
+}
+
+// The chunks of a body: a ReadableStream is not async iterable in every
+// runtime (Safari's, older Chromium's), so it is read with its reader.
+async function* chunksOf(body) {
+  if (body === null || body === undefined) throw new TypeError('the response has no body to read events from');
+  if (typeof body[Symbol.asyncIterator] === 'function' || typeof body.getReader !== 'function') {
+    yield* body;
+    return;
+  }
+  const reader = body.getReader();
+  let ended = false;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) {
+        ended = true;
+        return;
+      }
+      yield value;
+    }
+  } catch (error) {
+    ended = true;
+    throw error;
+  } finally {
+    // Left early (the watch ended): cancel the body, as for-await does.
+    if (!ended) reader.cancel().catch(() => {});
+    reader.releaseLock();
   }
 }
 

@@ -17,7 +17,8 @@ export function errorResponse(status, code, headers = {}) {
 /**
  * A kv whose requests are recorded in `requests` ({ url, route, body,
  * headers, signal }); `answer(request, index)` gives each answer: a JSON
- * body, a Response, a promise of one, or it throws (a network error).
+ * body, a Response (or an object with text() in its stead), a promise of
+ * one, or it throws (a network error).
  * Unless `options` say otherwise, retries wait at most 1 ms.
  */
 export function fakeKv(answer, options = {}) {
@@ -33,7 +34,7 @@ export function fakeKv(answer, options = {}) {
     };
     requests.push(request);
     const result = await answer(request, requests.length - 1);
-    return result instanceof Response ? result : jsonResponse(result);
+    return result instanceof Response || typeof result?.text === 'function' ? result : jsonResponse(result);
   };
   const kv = connect({ ...OPTIONS, fetch, retry: { baseDelayMs: 1, maxDelayMs: 1 }, ...options });
   return { kv, requests };

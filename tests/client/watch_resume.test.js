@@ -179,3 +179,17 @@ test('watch() checks its signal option', () => {
   const { kv } = watchingKv([]);
   assert.throws(() => kv.watch([['a']], { signal: {} }), { name: 'TypeError', message: /signal must be an AbortSignal/ });
 });
+
+test('a body that is a ReadableStream without async iteration (Safari) is read with its reader', async () => {
+  const { kv } = watchingKv([
+    (r) => {
+      const response = sseResponse([event([watchEntry(['a'], 1, V1)]), event([watchEntry(['a'], 2, V2)])], { signal: r.signal });
+      const stream = response.body;
+      return { ok: true, status: 200, headers: response.headers, text: () => response.text(), body: { getReader: () => stream.getReader() } };
+    },
+  ]);
+  const reader = kv.watch([['a']]).getReader();
+  assert.equal((await reader.read()).value[0].value, 1);
+  assert.equal((await reader.read()).value[0].value, 2);
+  await reader.cancel();
+});

@@ -19,8 +19,6 @@ export const STORE_ROUTES = {
   '/v1/usage': ['GET', 'usage'],
   '/v1/watch': ['POST', 'watch'],
 };
-// Routes whose requests may carry an Idempotency-Key (docs/http-api.md).
-const IDEMPOTENT_OPERATIONS = new Set(['set', 'delete', 'atomic']);
 const NOTHING = new Uint8Array(0);
 
 /** Runs `operation` for the store of the request's token. */
@@ -38,8 +36,9 @@ export async function storeRequest(request, env, operation) {
   const body = request.method === 'POST' ? await readBody(request) : NOTHING;
   if (body instanceof Response) return body;
   const object = storeObject(env, store);
-  // The writes take an Idempotency-Key; the core checks its form.
-  const idempotencyKey = IDEMPOTENT_OPERATIONS.has(operation) ? request.headers.get('idempotency-key') ?? '' : '';
+  // The writes take an Idempotency-Key; the core checks its form, and
+  // refuses it on any other route.
+  const idempotencyKey = request.headers.get('idempotency-key') ?? '';
   const result = operation === 'watch'
     ? await object.watch(tokenHash.bytes, body)
     : await object.handle(operation, tokenHash.bytes, body, idempotencyKey);

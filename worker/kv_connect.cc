@@ -394,6 +394,57 @@ Status AppendEntry(const EntryView& entry, pbf_writer* parent,
   return Status::OK();
 }
 
+// Reads `ranges` and writes the SnapshotReadOutput to *out, within
+// kMaxSnapshotReadBytes as stored and kMaxSnapshotReadAnswerBytes answered.
+Status ReadRanges(Store* store, std::vector<ListRequest>* ranges,
+                  std::string* out) {
+  pbf_writer output(*out);
+  std::string scratch;
+  Status status;
+  size_t bytes_left = kMaxSnapshotReadBytes;
+  std::string range_output;
+  for (ListRequest& range : *ranges) {
+    range.max_page_bytes = bytes_left;
+    // Written apart and then added whole: protozero leaves out an empty
+    // nested message, and a range with no entries must still be there.
+    range_output.clear();
+    pbf_writer entries(range_output);
+    const EntryVisitor visit = [&](const EntryView& entry) {
+      if (!status.ok()) return;
+      const size_t bytes = entry.key.size() + entry.value.size();
+      bytes_left -= std::min(bytes, bytes_left);
+      status = AppendEntry(entry, &entries, 1, &scratch);
+      if (status.ok() &&
+          out->size() + range_output.size() > kMaxSnapshotReadAnswerBytes) {
+        status = Status::Error(
+            Code::kReadTooLarge,
+            "the read's entries pass " +
+                std::to_string(kMaxSnapshotReadAnswerBytes) +
+                " bytes in V8's format; read fewer entries at a time (a "
+                "smaller batchSize or limit)");
+      }
+    };
+    if (HoldsOneKey(range.selector)) {
+      // Deno's get: a point read, as the JSON get's (half the cost of a
+      // range statement), at the same one operation.
+      ReadRequest read;
+      read.keys.push_back(range.selector.lower);
+      KV_RETURN_IF_ERROR(store->Read(read, [&](const EntryView& entry) {
+        if (entry.found) visit(entry);
+      }));
+    } else {
+      std::optional<std::string> resume_after;  // a whole page has none
+      KV_RETURN_IF_ERROR(store->List(range, visit, &resume_after));
+    }
+    KV_RETURN_IF_ERROR(status);
+    output.add_message(1, range_output);
+  }
+  output.add_bool(2, false);  // read_disabled
+  output.add_bool(4, true);   // read_is_strongly_consistent
+  output.add_enum(8, kReadSuccess);
+  return Status::OK();
+}
+
 }  // namespace
 
 Status DecodeSnapshotRead(std::string_view body,
@@ -513,42 +564,11 @@ Status DecodeWatch(std::string_view body, ReadRequest* request) {
 Status SnapshotRead(Store* store, std::string_view body, std::string* out) {
   std::vector<ListRequest> ranges;
   KV_RETURN_IF_ERROR(DecodeSnapshotRead(body, &ranges));
-  pbf_writer output(*out);
-  std::string scratch;
-  Status status;
-  size_t bytes_left = kMaxSnapshotReadBytes;
-  std::string range_output;
-  for (ListRequest& range : ranges) {
-    range.max_page_bytes = bytes_left;
-    // Written apart and then added whole: protozero leaves out an empty
-    // nested message, and a range with no entries must still be there.
-    range_output.clear();
-    pbf_writer entries(range_output);
-    const EntryVisitor visit = [&](const EntryView& entry) {
-      if (!status.ok()) return;
-      const size_t bytes = entry.key.size() + entry.value.size();
-      bytes_left -= std::min(bytes, bytes_left);
-      status = AppendEntry(entry, &entries, 1, &scratch);
-    };
-    if (HoldsOneKey(range.selector)) {
-      // Deno's get: a point read, as the JSON get's (half the cost of a
-      // range statement), at the same one operation.
-      ReadRequest read;
-      read.keys.push_back(range.selector.lower);
-      KV_RETURN_IF_ERROR(store->Read(read, [&](const EntryView& entry) {
-        if (entry.found) visit(entry);
-      }));
-    } else {
-      std::optional<std::string> resume_after;  // a whole page has none
-      KV_RETURN_IF_ERROR(store->List(range, visit, &resume_after));
-    }
-    KV_RETURN_IF_ERROR(status);
-    output.add_message(1, range_output);
-  }
-  output.add_bool(2, false);  // read_disabled
-  output.add_bool(4, true);   // read_is_strongly_consistent
-  output.add_enum(8, kReadSuccess);
-  return Status::OK();
+  // A read refused partway costs nothing for the ranges that ran.
+  const uint64_t deferred = store->deferred_operations();
+  const Status status = ReadRanges(store, &ranges, out);
+  if (!status.ok()) store->Refund(deferred);
+  return status;
 }
 
 Status AtomicWrite(Store* store, std::string_view body, int64_t now_ms,

@@ -430,6 +430,71 @@ TEST_F(KvConnectTest, ANegativeZeroKeyPartIsRefusedAsNotCanonical) {
   EXPECT_EQ(Write(WriteOf({MutationOf(zero, 1, kV8Hi, 1)})).first, 1);
 }
 
+// V8's form of [0.5,0,0,...] is all doubles: 4.5 times its JSON. A read of
+// such values is refused by its answer's bound (400), not answered 500
+// (which Deno's client would retry forever).
+TEST_F(KvConnectTest, AReadWhoseAnswerPassesItsBoundIsRefused) {
+  Json("configure",
+       {{"limits", {{"opsPerMonth", nullptr}, {"storageBytes", nullptr}}}});
+  std::string doubles = "[0.5";
+  while (doubles.size() < 16380) doubles += ",0";
+  doubles += "]";
+  for (int batch = 0; batch < 4; ++batch) {
+    json mutations = json::array();
+    for (int i = 0; i < 48; ++i) {
+      mutations.push_back({{"type", "set"},
+                           {"key", {"d", batch * 100 + i}},
+                           {"value", json::parse(doubles)}});
+    }
+    Json("atomic", {{"mutations", mutations}});
+    ASSERT_EQ(last_status_, 200);
+  }
+  const std::string prefix(
+      "\x02"
+      "d\0",
+      3);
+  const std::string refused =
+      Call("kvc_snapshot_read", ReadOf(prefix, prefix + '\xff', 1000));
+  EXPECT_EQ(last_status_, 400);
+  EXPECT_NE(refused.find("read_too_large"), std::string::npos) << refused;
+  EXPECT_EQ(Read(ReadOf(prefix, prefix + '\xff', 100)).size(), 100u);
+}
+
+// A read refused partway (its second range past the quota) costs only the
+// refusal, not the first range it had read.
+TEST_F(KvConnectTest, AReadRefusedPartwayCostsNothingForItsRanges) {
+  std::vector<std::string> mutations;
+  for (char c = 'a'; c <= 'l'; ++c) {
+    mutations.push_back(
+        MutationOf(std::string("\x02") + c + '\0', 1, kV8Hi, 1));
+  }
+  Write(WriteOf(mutations));
+  const auto used = [&] {
+    return Json("usage", json::object())["usage"]["operations"].get<int>();
+  };
+  const int first = used();
+  const int usage_cost = used() - first;  // what reading usage costs
+  // Two ranges of 5 and 10 entries, with 8 operations left: the first
+  // range reads, the second is cut by the quota, so the read is refused.
+  Json("configure", {{"limits", {{"opsPerMonth", used() + usage_cost + 8}}}});
+  std::string read;
+  {
+    pbf_writer message(read);
+    for (int64_t limit : {5, 10}) {
+      pbf_writer range(message, 1);
+      range.add_bytes(1, "\x02");
+      range.add_bytes(2, "\x03");
+      range.add_int64(3, limit);
+    }
+  }
+  const int before = used();
+  const std::string refused = Call("kvc_snapshot_read", read);
+  EXPECT_EQ(last_status_, 429) << refused;
+  EXPECT_NE(refused.find("10"), std::string::npos) << refused;
+  // Nothing: not the first range's five (and a quota refusal is free).
+  EXPECT_EQ(used(), before + usage_cost);
+}
+
 TEST_F(KvConnectTest, AReadPastItsByteBoundIsRefusedNotCut) {
   // 300 entries of 16 KB: 4.8 MB, past kMaxSnapshotReadBytes (3 MiB).
   for (int batch = 0; batch < 3; ++batch) {

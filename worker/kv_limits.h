@@ -1,6 +1,7 @@
 // Every limit the store enforces, in one place.
 //
-// Each limit is checked once, where a request is decoded (request.cc), and
+// Each limit is checked once, where a request is decoded (json_request.cc or
+// kv_connect.cc), and
 // each has its own error code (status.h) whose message states the limit and
 // the size seen. docs/http-api.md lists them for users.
 
@@ -47,11 +48,14 @@ constexpr size_t kMaxCommitBytes = 800 * 1024;
 // "total key size").
 constexpr size_t kMaxCommitKeyBytes = 80 * 1024;
 // KV Connect's snapshot read: ranges in one read, entries over all of its
-// ranges (Deno KV's limits), and key and value bytes over all of them: its
-// ranges have no cursors, so a read past this is refused, never cut short.
+// ranges (Deno KV's limits), key and value bytes over all of them as stored,
+// and bytes of its answer (V8's form of a value can take 4.5 times its JSON:
+// [0.5,0,0,...] is all doubles): its ranges have no cursors, so a read past
+// either is refused, never cut short.
 constexpr size_t kMaxReadRanges = 10;
 constexpr size_t kMaxReadEntries = 1000;
 constexpr size_t kMaxSnapshotReadBytes = 3 * 1024 * 1024;
+constexpr size_t kMaxSnapshotReadAnswerBytes = 10 * 1024 * 1024;
 // Bytes of a range bound: a key plus the 0x00 or 0xFF a selector appends.
 constexpr size_t kMaxRangeKeyBytes = kMaxKeyBytes + 1;
 // Entries returned by one list request, and the default.
@@ -66,9 +70,8 @@ constexpr size_t kMaxListPageBytes = 1024 * 1024;
 constexpr size_t kMaxCountScanEntries = 100000;
 // Bytes of any response the core builds. The page bounds above keep every
 // response far below it (a list page is at most about 8 MiB with 2 KiB keys
-// of control characters, and a snapshot read's values take at most three
-// times their stored bytes in V8's format: an array of -0s); a response past
-// it is a bug, refused as one.
+// of control characters, and a snapshot read's answer is bounded on its
+// own); a response past it is a bug, refused as one.
 constexpr size_t kMaxResponseBytes = 12 * 1024 * 1024;
 // Expired entries deleted by one purge transaction, and purge transactions
 // run by one alarm before it yields to requests and wakes itself again.

@@ -523,6 +523,19 @@ TEST_F(IdempotencyTest, ARefusedRequestKeepsNoOutcome) {
   EXPECT_FALSE(last_response_.replayed);
 }
 
+// A retry whose write used the month's last operation still gets its
+// answer: a 429 would say nothing was applied.
+TEST_F(IdempotencyTest, AReplayIsNeverRefusedForTheQuota) {
+  const json first = Sum("last-op");
+  const int used = Call("usage", json::object())["usage"]["operations"];
+  Call("configure", {{"limits", {{"opsPerMonth", used}}}}, std::string());
+  EXPECT_EQ(Sum("last-op"), first);
+  EXPECT_EQ(last_status_, 200);
+  EXPECT_TRUE(last_response_.replayed);
+  Sum("new-key");
+  EXPECT_EQ(last_status_, 429);  // a new write is refused
+}
+
 TEST_F(IdempotencyTest, KeysAreCheckedAndOnlyWritesTakeThem) {
   for (const std::string& bad :
        {std::string(65, 'k'), std::string("with space"), std::string("ü")}) {

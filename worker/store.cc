@@ -441,7 +441,7 @@ Status Store::List(const ListRequest& request, const EntryVisitor& visit,
     if (returned == limit) {
       // A whole page the quota cut short is refused, as one more would be.
       if (request.whole_page && limit < request.limit) {
-        KV_RETURN_IF_ERROR(CheckOperations(limit + 1));
+        KV_RETURN_IF_ERROR(CheckOperations(request.limit));
       }
       more = true;
       break;
@@ -664,6 +664,12 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
   return Status::OK();
 }
 
+void Store::Refund(uint64_t deferred_operations) {
+  if (deferred_operations < deferred_operations_) {
+    deferred_operations_ = deferred_operations;
+  }
+}
+
 Status Store::RecallOutcome(std::string_view key, std::string_view digest,
                             std::optional<Outcome>* outcome) {
   outcome->reset();
@@ -679,10 +685,12 @@ Status Store::RecallOutcome(std::string_view key, std::string_view digest,
         "this Idempotency-Key was used for another request (another route or "
         "body) within the last 24 hours; send a new key for a new request");
   }
-  KV_RETURN_IF_ERROR(CheckOperations(1));
   *outcome = Outcome{static_cast<int>(rows.at(0, 1).integer),
                      std::string(rows.at(0, 2).blob)};
-  return Charge(1);
+  // Never refused for the quota: the write was applied, and a 429 would
+  // tell the client it was not. Charged when the month has room.
+  if (CheckOperations(1).ok()) return Charge(1);
+  return Status::OK();
 }
 
 Status Store::RememberOutcome(std::string_view key, std::string_view digest,

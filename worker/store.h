@@ -63,7 +63,8 @@ constexpr int64_t kMsPerDay = 24 * 3600 * 1000;
 struct EntryView {
   bool found;
   std::string_view key;    // encoded
-  std::string_view value;  // compact JSON; empty for a keys-only list
+  std::string_view value;  // stored form (stored_value.h); empty for a
+                           // keys-only list
   Version version;
   std::optional<int64_t> expires_at_ms;
 };
@@ -129,6 +130,10 @@ class Store {
   uint64_t deferred_operations() const { return deferred_operations_; }
   // Makes End write the state when operations are deferred, folding them.
   void Fold();
+  // Takes back what this request charged past `deferred_operations` (the
+  // count before its first charge): a request made of several reads that
+  // is refused partway costs nothing for the parts that ran.
+  void Refund(uint64_t deferred_operations);
 
   // OK when `credential` (a token's SHA-256) is this store's, compared in
   // constant time; kInvalidToken otherwise. A store without a credential
@@ -190,7 +195,8 @@ class Store {
   // Looks up the outcome kept for `key`, of a request whose operation and
   // body give `digest`: sets *outcome when that request was answered
   // within kIdempotencyWindowMs and among the newest kMaxIdempotencyKeys (a
-  // replay, which costs one operation), refuses a key kept for another
+  // replay, which costs one operation when the month has room, and is
+  // never refused for the quota), refuses a key kept for another
   // request with kIdempotencyKeyReused, and leaves *outcome empty for a
   // new key.
   Status RecallOutcome(std::string_view key, std::string_view digest,

@@ -1,7 +1,8 @@
 // `npm start`: builds what is stale and runs the store in the local workerd
 // runtime on http://127.0.0.1:$PORT (default 8787; HTTP/1.1 and, for Deno's
 // KV Connect client, HTTP/2 through scripts/h2c_bridge.js), data kept under
-// .wrangler/state. On first start it creates a demo store.
+// .wrangler/state, the web console at /console/. On first start it creates
+// a demo store.
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,10 @@ The key-value store is running at ${url}
 (wrangler's "Ready on" port above is internal, HTTP/1.1 only: use ${url})
 ${created ? 'Created a demo store' : 'Demo store (from .kv-demo.json)'}: id ${store.id}, region ${store.region}
   access token: ${store.accessToken}
+
+The web console: ${url}/console/
+  sign in as the demo store with its access token and region ${store.region},
+  or as the operator with KV_ADMIN_TOKEN from .dev.vars (docs/console.md)
 
 Try it from another terminal in this folder:
 

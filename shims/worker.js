@@ -6,6 +6,9 @@
 //   /v1/kv-connect[/...]    shims/kv_connect.js (Deno's KV Connect)
 //   /v1/admin/...           shims/admin.js (the operator's routes)
 //
+// The web console's files (/console/) never reach it: the host serves them
+// as static assets first (wrangler.toml [assets], docs/console.md).
+//
 // No key-value logic here: the wasm core, in each store's Durable Object
 // (KvStore), owns that.
 

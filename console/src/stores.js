@@ -255,7 +255,7 @@ function DeleteStore({ connection, id, onDeleted }) {
   };
   return html`<section class="panel danger-zone" aria-label="delete store">
     <h3>Delete this store</h3>
-    <p>Deletes every entry, the token and the limits. It cannot be undone. To confirm, type the store's id:
+    <p>Deletes every entry, the token and the limits. It cannot be undone. To confirm, type the store's id:${' '}
       <code class="mono">${id}</code></p>
     <form class="inline-form" onSubmit=${submit} aria-label="delete store">
       <input name="confirm" autocomplete="off" spellcheck=${false} placeholder="store id" value=${typed}

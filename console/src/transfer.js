@@ -69,7 +69,7 @@ function Export({ connection }) {
   };
   return html`<section class="panel" aria-label="export">
     <h2>Export</h2>
-    <p>Downloads every entry under a prefix (<code>[]</code>: the whole store) as NDJSON: one
+    <p>Downloads every entry under a prefix (<code>[]</code>: the whole store) as NDJSON: one${' '}
       <code>{"key", "value", "valueType"?, "version", "expiresAt"?}</code> a line. Each entry read costs one operation.</p>
     <form class="inline-form" onSubmit=${run} aria-label="export">
       <label class="field">Prefix (a JSON array)

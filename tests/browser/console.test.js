@@ -36,7 +36,12 @@ after(async () => {
 
 /** A fresh tab (its own session storage) on the console; page errors fail the test. */
 async function openConsole(t) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, acceptDownloads: true });
+  // A client address of its own (the Worker counts failed sign-ins per
+  // address): the wrong tokens tried here and other test files' never meet.
+  const address = `203.0.113.${1 + Math.floor(Math.random() * 254)}`;
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 820 }, acceptDownloads: true, extraHTTPHeaders: { 'cf-connecting-ip': address },
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const problems = [];
@@ -132,6 +137,15 @@ test('the console is served at /console/ with a CSP that allows no inline script
 
 test('sign in as the operator, then as a store; wrong tokens get a clear message; the token stays in session storage', async (t) => {
   const { store } = await newStore();
+  // Two stores with limits and some usage, for the bars of the screenshot.
+  const busy = await createStore(emulator, 'eu-west-1', { opsPerMonth: 1000, storageBytes: 100_000 });
+  const filled = await createStore(emulator, 'us-east-2', { opsPerMonth: 10_000, storageBytes: 40_000 });
+  const busyKv = connect({ accessToken: busy.accessToken, region: busy.region, endpoint: emulator.url });
+  const filledKv = connect({ accessToken: filled.accessToken, region: filled.region, endpoint: emulator.url });
+  const many = busyKv.atomic();
+  for (let i = 0; i < 800; i++) many.set(['events', i], i);
+  await many.commit();
+  for (let i = 0; i < 10; i++) await filledKv.set(['blobs', i], 'x'.repeat(3000));
   const page = await openConsole(t);
   await signInOperator(page, 'not-the-admin-token');
   await page.getByRole('alert').filter({ hasText: 'Wrong token: this is not the admin token' }).waitFor();
@@ -195,7 +209,7 @@ test('the operator creates a store and sees its token once; changes limits, rota
   await limits.getByLabel('Storage bytes').fill('unlimited');
   await limits.getByRole('button', { name: 'Change limits' }).click();
   await page.getByText('Now: 5,000 operations a month, unlimited of storage.').waitFor();
-  await shot(page, 'store-detail');
+  await page.locator('.chart[data-drawn="30"]').waitFor();
 
   await page.getByRole('button', { name: 'Rotate token…' }).click();
   await page.getByRole('button', { name: 'Rotate now' }).click();
@@ -403,6 +417,7 @@ test('the usage chart draws the last 30 days for the store and for the operator'
   await page.locator(`tr[data-store="${store.id}"] button`).click();
   await page.locator('.chart[data-drawn="30"]').waitFor();
   assert.ok(await countPixels(page, '.chart', [194, 65, 12]) > 100);
+  await shot(page, 'store-detail');
   await page.locator('table.daily tr', { hasText: today }).waitFor({ state: 'attached' });
 });
 

@@ -29,6 +29,10 @@ const RETRYABLE = new Set(RETRYABLE_STATUSES);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const RETRY_OPTIONS = Object.keys(DEFAULT_RETRY);
+// The routes that write: retried only when they carry an Idempotency-Key
+// (Kv always sends one), as only then can the store tell a retry from a
+// second write.
+const WRITE_ROUTES = new Set(['set', 'delete', 'atomic']);
 
 /**
  * The retry policy of connect()'s `retry` option: `false` (one attempt), or
@@ -204,7 +208,8 @@ export class Transport {
       body: body === undefined ? undefined : JSON.stringify(body),
     };
     const call = this.#startCall(signal);
-    const write = idempotencyKey !== undefined;
+    const write = WRITE_ROUTES.has(route);
+    const maxAttempts = write && idempotencyKey === undefined ? 1 : this.#policy.maxAttempts;
     let attempts = 0;
     let failure; // the last attempt's error
     try {
@@ -224,9 +229,9 @@ export class Transport {
           if (call.why) throw call.error(method, url, attempts, write, failure);
           failure = new KvError('network_error', null, `${method} ${url} failed before an answer arrived: ${cause?.message ?? cause}`, { cause });
         }
-        const wait = this.#retryWait(attempts, retryAfter, call);
+        const wait = this.#retryWait(attempts, maxAttempts, retryAfter, call);
         if (typeof wait === 'string') {
-          if (attempts > 1 || this.#policy.maxAttempts > 1) failure.message += ` (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}; ${wait})`;
+          if (attempts > 1 || maxAttempts > 1) failure.message += ` (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}; ${wait})`;
           throw finished(failure, attempts, true);
         }
         try {
@@ -289,11 +294,15 @@ export class Transport {
   }
 
   // The wait before the next attempt, or why there is none (a string).
-  #retryWait(attempts, retryAfter, call) {
-    const { maxAttempts, maxRetryTimeMs } = this.#policy;
-    if (attempts >= maxAttempts) return maxAttempts === 1 ? 'retries are off' : `retry.maxAttempts is ${maxAttempts}`;
+  #retryWait(attempts, maxAttempts, retryAfter, call) {
+    const { maxRetryTimeMs } = this.#policy;
+    if (attempts >= maxAttempts) return maxAttempts === 1 ? 'not retried' : `retry.maxAttempts is ${maxAttempts}`;
     const wait = retryAfter ?? this.backoff(attempts);
     const now = Date.now();
+    if (now >= call.deadline) {
+      call.stop('timeout'); // due, its timer not run yet: the call timed out
+      return 0;
+    }
     if (now + wait >= call.started + maxRetryTimeMs) {
       return retryAfter === undefined
         ? `retry.maxRetryTimeMs (${maxRetryTimeMs} ms) ran out`

@@ -348,3 +348,21 @@ test('answers that are not the API are errors; a 200 that is not JSON is not ret
   const ok = fakeKv(() => jsonResponse(COMMITTED));
   assert.deepEqual(await ok.kv.set(['a'], 1), { ...COMMITTED, versionstamp: VERSION });
 });
+
+test('a write without an idempotency key is never retried (the transport itself refuses to)', async () => {
+  const { Transport } = await import('../../js/transport.js');
+  let sent = 0;
+  const transport = new Transport({
+    ...OPTIONS,
+    fetch: async () => {
+      sent++;
+      throw new TypeError('fetch failed');
+    },
+    retry: { ...DEFAULT_RETRY, baseDelayMs: 1 },
+  });
+  await assert.rejects(transport.request('POST', 'atomic', { checks: [], mutations: [] }), { code: 'network_error', attempts: 1 });
+  assert.equal(sent, 1);
+  await assert.rejects(transport.request('POST', 'atomic', { checks: [], mutations: [] }, { idempotencyKey: 'k' }), { attempts: 4 });
+  await assert.rejects(transport.request('POST', 'get', { keys: [['a']] }), { attempts: 4 });
+  assert.equal(sent, 9);
+});

@@ -246,7 +246,9 @@ export interface KvRetryOptions {
   /**
    * Backoff: before retry n (1 for the first) the client waits a random time
    * from 0 to min(maxDelayMs, baseDelayMs * 2^(n - 1)) ("full jitter"), or
-   * what a `Retry-After` header asks (seconds or an HTTP date). Default 100.
+   * what a `Retry-After` header asks (seconds or an HTTP date; for a 429
+   * with `RateLimit-Remaining: 0`, the store's monthly quota, what
+   * `RateLimit-Reset` says). Default 100.
    */
   baseDelayMs?: number;
   /** The largest backoff delay (a `Retry-After` is honoured beyond it). Default 5000. */
@@ -254,7 +256,7 @@ export interface KvRetryOptions {
   /**
    * No retry starts (and no wait is begun) that would start later than this
    * many ms after the call began: a `Retry-After` past it fails the call at
-   * once with that answer. Default 30000.
+   * once with that answer (so a spent monthly quota fails at once). Default 30000.
    */
   maxRetryTimeMs?: number;
 }

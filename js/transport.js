@@ -93,6 +93,20 @@ export function retryAfterMs(value, now = Date.now()) {
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * The wait an answer asks for before a retry, `{ ms, header }`, or
+ * undefined: its Retry-After, or for a 429 without one whose
+ * RateLimit-Remaining is 0 (the store's monthly quota, the IETF draft's
+ * headers), its RateLimit-Reset (seconds until the quota resets).
+ */
+export function requestedWait(response, now = Date.now()) {
+  const retryAfter = retryAfterMs(headerOf(response, 'retry-after'), now);
+  if (retryAfter !== undefined) return { ms: retryAfter, header: 'Retry-After' };
+  if (response.status !== 429 || headerOf(response, 'ratelimit-remaining')?.trim() !== '0') return undefined;
+  const reset = headerOf(response, 'ratelimit-reset')?.trim();
+  return reset !== undefined && /^\d+$/.test(reset) ? { ms: Number(reset) * 1000, header: 'RateLimit-Reset' } : undefined;
+}
+
 /** A new idempotency key: a random UUID (36 characters of [0-9a-f-]). */
 export function newIdempotencyKey() {
   const crypto = globalThis.crypto;
@@ -216,20 +230,20 @@ export class Transport {
       for (;;) {
         if (call.why) throw call.error(method, url, attempts, write, failure); // stopped before this attempt
         attempts++;
-        let retryAfter; // what the answer's Retry-After asks for, if any
+        let asked; // the wait the answer asks for, if any ({ ms, header })
         try {
           const { response, text } = await call.race(this.#attempt(url, { ...init, signal: call.signal }));
           const answer = parseJson(text);
           if (response.ok && answer !== undefined) return answer;
           failure = errorOf(method, url, response.status, answer, text);
           if (!RETRYABLE.has(response.status)) throw finished(failure, attempts, false);
-          retryAfter = retryAfterMs(headerOf(response, 'retry-after'));
+          asked = requestedWait(response);
         } catch (cause) {
           if (FINISHED.has(cause)) throw cause;
           if (call.why) throw call.error(method, url, attempts, write, failure);
           failure = new KvError('network_error', null, `${method} ${url} failed before an answer arrived: ${cause?.message ?? cause}`, { cause });
         }
-        const wait = this.#retryWait(attempts, maxAttempts, retryAfter, call);
+        const wait = this.#retryWait(attempts, maxAttempts, asked, call);
         if (typeof wait === 'string') {
           if (attempts > 1 || maxAttempts > 1) failure.message += ` (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}; ${wait})`;
           throw finished(failure, attempts, true);
@@ -294,24 +308,24 @@ export class Transport {
   }
 
   // The wait before the next attempt, or why there is none (a string).
-  #retryWait(attempts, maxAttempts, retryAfter, call) {
+  #retryWait(attempts, maxAttempts, asked, call) {
     const { maxRetryTimeMs } = this.#policy;
     if (attempts >= maxAttempts) return maxAttempts === 1 ? 'not retried' : `retry.maxAttempts is ${maxAttempts}`;
-    const wait = retryAfter ?? this.backoff(attempts);
+    const wait = asked?.ms ?? this.backoff(attempts);
     const now = Date.now();
     if (now >= call.deadline) {
       call.stop('timeout'); // due, its timer not run yet: the call timed out
       return 0;
     }
     if (now + wait >= call.started + maxRetryTimeMs) {
-      return retryAfter === undefined
+      return asked === undefined
         ? `retry.maxRetryTimeMs (${maxRetryTimeMs} ms) ran out`
-        : `Retry-After asked for ${Math.round(retryAfter)} ms, past retry.maxRetryTimeMs (${maxRetryTimeMs} ms)`;
+        : `${asked.header} asked for ${Math.round(asked.ms)} ms, past retry.maxRetryTimeMs (${maxRetryTimeMs} ms)`;
     }
     if (now + wait >= call.deadline) {
-      return retryAfter === undefined
+      return asked === undefined
         ? `the timeout (${this.#timeoutMs} ms) would pass before the next attempt`
-        : `Retry-After asked for ${Math.round(retryAfter)} ms, past the timeout (${this.#timeoutMs} ms)`;
+        : `${asked.header} asked for ${Math.round(asked.ms)} ms, past the timeout (${this.#timeoutMs} ms)`;
     }
     return wait;
   }

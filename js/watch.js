@@ -16,7 +16,7 @@
 
 import { errorOf, KvError } from './errors.js';
 import { parseJson, serverSentEvents } from './streams.js';
-import { headerOf, retryAfterMs, RETRYABLE_STATUSES } from './transport.js';
+import { requestedWait, RETRYABLE_STATUSES } from './transport.js';
 import { decodeEntry } from './wire.js';
 
 /**
@@ -91,7 +91,7 @@ async function* watchEvents(url, open, signal, { raw, backoff, reconnect }) {
         const text = await response.text();
         const error = errorOf('POST', url, response.status, parseJson(text), text);
         if (!RETRYABLE_STATUSES.includes(response.status) && response.status < 500) throw refusal(error, drops + 1);
-        retryAfter = retryAfterMs(headerOf(response, 'retry-after'));
+        retryAfter = requestedWait(response)?.ms;
         throw error;
       }
       let lifetimeReached = false;

@@ -237,6 +237,25 @@ test('a Retry-After past the retry budget (or the timeout) fails at once with th
   await assert.rejects(short.kv.get(['a']), { code: 'unavailable', attempts: 1, message: /past the timeout \(1000 ms\)/ });
 });
 
+test("a 429 without Retry-After whose RateLimit-Remaining is 0 waits for RateLimit-Reset: the monthly quota fails at once", async () => {
+  const quota = { 'ratelimit-limit': '10000', 'ratelimit-remaining': '0', 'ratelimit-reset': '2531251' };
+  const { kv, requests } = fakeKv(() => errorResponse(429, 'quota_exceeded', quota));
+  await assert.rejects(kv.set(['a'], 1), {
+    code: 'quota_exceeded',
+    attempts: 1,
+    retryable: true,
+    message: /RateLimit-Reset asked for 2531251000 ms, past retry\.maxRetryTimeMs/,
+  });
+  assert.equal(requests.length, 1);
+  // A reset that is near is waited for; a 429 with requests left is backed off as usual.
+  const near = fakeKv((request, index) => (index === 0 ? errorResponse(429, 'quota_exceeded', { ...quota, 'ratelimit-reset': '0' }) : COMMITTED));
+  await near.kv.set(['a'], 1);
+  assert.equal(near.requests.length, 2);
+  const left = fakeKv((request, index) => (index === 0 ? errorResponse(429, 'too_many_watches', { ...quota, 'ratelimit-remaining': '5' }) : COMMITTED));
+  await left.kv.set(['a'], 1);
+  assert.equal(left.requests.length, 2);
+});
+
 test('no retry starts once retry.maxRetryTimeMs has passed since the call began', async () => {
   // Each attempt takes at least 30 ms; the budget is 50 ms: at most 2 attempts, whatever the delays.
   const slow = () => new Promise((resolve) => setTimeout(() => resolve(errorResponse(503, 'unavailable')), 30));

@@ -115,9 +115,9 @@ after(async () => {
   await emulator?.close();
 });
 
-/** A new store, a client through a new proxy with `plan`, and a direct client. */
-async function setup(plan, options = {}) {
-  const store = await createStore(emulator, 'eu-central-1', UNLIMITED);
+/** A new store (unlimited unless `limits`), a client through a new proxy with `plan`, and a direct client. */
+async function setup(plan, options = {}, limits = UNLIMITED) {
+  const store = await createStore(emulator, 'eu-central-1', limits);
   const proxy = await startProxy(emulator.url, plan);
   proxies.push(proxy);
   const open = (endpoint, extra = {}) => connect({ accessToken: store.accessToken, region: store.region, endpoint, ...extra });
@@ -229,6 +229,19 @@ describe('retries, timeouts and refusals', () => {
     const stranger = connect({ accessToken: 'not-a-token', region: 'eu-central-1', endpoint: proxy.url });
     await assert.rejects(stranger.get(['a']), { code: 'invalid_token', status: 401, attempts: 1, retryable: false });
     assert.equal(proxy.requests.length, 3, 'one request each');
+  });
+
+  test('a store past its monthly quota is refused at once: its RateLimit-Reset is past the retry budget', async () => {
+    const { proxy, kv } = await setup(undefined, {}, { opsPerMonth: 1, storageBytes: null });
+    await kv.set(['a'], 1);
+    await assert.rejects(kv.set(['a'], 2), (error) => {
+      assert.equal(error.code, 'quota_exceeded');
+      assert.equal(error.status, 429);
+      assert.equal(error.attempts, 1);
+      assert.match(error.message, /RateLimit-Reset asked for \d+ ms, past retry\.maxRetryTimeMs/);
+      return true;
+    });
+    assert.equal(proxy.requests.length, 2);
   });
 
   test('a stalled request times out: KvError "timeout"', async () => {

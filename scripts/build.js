@@ -6,7 +6,8 @@
 // assets). Run directly: `npm run build`.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { createCore } from '../shims/core.js';
 import { ROOT } from './emulator.js';
@@ -51,12 +52,13 @@ function writeLimitsModule() {
 // The console (docs/console.md): console/src/main.js and what it imports
 // (Preact, htm, uPlot, the project's client in js/) bundled with the esbuild
 // that wrangler ships, into build/assets/console/ with its page and the
-// assets' _headers (the CSP). Takes well under a second, so it always runs.
+// assets' _headers (the CSP). Takes well under a second, so it always runs;
+// it writes only the files that changed, since a running `wrangler dev`
+// reloads on any change to its assets.
 export function buildConsole() {
   const esbuild = createRequire(createRequire(import.meta.url).resolve('wrangler/package.json'))('esbuild');
   const out = `${ASSETS_DIR}/console`;
-  mkdirSync(out, { recursive: true });
-  esbuild.buildSync({
+  const { outputFiles } = esbuild.buildSync({
     entryPoints: { console: `${ROOT}console/src/main.js` },
     outdir: out,
     bundle: true,
@@ -65,9 +67,17 @@ export function buildConsole() {
     target: ['chrome120', 'firefox121', 'safari17'],
     legalComments: 'eof',
     logLevel: 'warning',
+    write: false,
   });
-  for (const file of ['index.html', 'favicon.svg']) copyFileSync(`${ROOT}console/${file}`, `${out}/${file}`);
-  copyFileSync(`${ROOT}console/_headers`, `${ASSETS_DIR}/_headers`);
+  for (const { path, contents } of outputFiles) writeIfChanged(path, contents);
+  for (const file of ['index.html', 'favicon.svg']) writeIfChanged(`${out}/${file}`, readFileSync(`${ROOT}console/${file}`));
+  writeIfChanged(`${ASSETS_DIR}/_headers`, readFileSync(`${ROOT}console/_headers`));
+}
+
+function writeIfChanged(path, contents) {
+  if (existsSync(path) && Buffer.compare(readFileSync(path), Buffer.from(contents)) === 0) return;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, contents);
 }
 
 export function buildNative() {

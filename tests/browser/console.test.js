@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { connect, KvU64 } from '@own3d/kv';
-import { ASSETS_DIR, buildConsole } from '../../scripts/build.js';
+import { buildConsole } from '../../scripts/build.js';
 import { ROOT } from '../../scripts/emulator.js';
 import { call, createStore, sharedEmulator } from '../helpers.js';
 
@@ -22,8 +22,11 @@ let emulator;
 let browser;
 
 before(async () => {
-  // The emulator serves build/assets: bundle the console first (well under a second).
-  buildConsole();
+  // The emulator serves build/assets. `npm test` bundled the console before
+  // it started the shared one; a file run alone bundles it before starting
+  // its own (well under a second). Never under a running emulator: wrangler
+  // reloads on a change to its assets, which would cut other files' requests.
+  if (!process.env.KV_TEST_ENDPOINT) buildConsole();
   mkdirSync(DOWNLOADS, { recursive: true });
   emulator = await sharedEmulator();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });

@@ -262,10 +262,18 @@ export const SCALE_CASES = [
 
 /** Writes the SEEDED_KEYS entries that the get cases read, 100 per commit. */
 export async function seedValues(target) {
-  for (let start = 0; start < SEEDED_KEYS; start += 100) {
+  await seedEntries(target, SEEDED_KEYS, valueKey, () => VALUE_1K);
+}
+
+/**
+ * Writes `count` entries, key `keyOf(i)` and value `valueOf(i)` (both as
+ * JSON text), 100 per commit through POST /v1/atomic.
+ */
+export async function seedEntries(target, count, keyOf, valueOf) {
+  for (let start = 0; start < count; start += 100) {
     const mutations = [];
-    for (let i = start; i < Math.min(start + 100, SEEDED_KEYS); i++) {
-      mutations.push(`{"type":"set","key":${valueKey(i)},"value":${VALUE_1K}}`);
+    for (let i = start; i < Math.min(start + 100, count); i++) {
+      mutations.push(`{"type":"set","key":${keyOf(i)},"value":${valueOf(i)}}`);
     }
     const response = await fetch(`${target.url}/v1/atomic`, {
       method: 'POST',

@@ -222,6 +222,53 @@ export function kvConnectSection({ http }) {
     + ' The set has no goal.';
 }
 
+/** The --only=batching run's machine and load line (a full run has machineSection). */
+export function batchingMachineLine(batching) {
+  const { machine } = batching;
+  return `Run: \`${batching.command}\`, ${batching.startedAt}. Machine: ${machine.cpus} cores (\`nproc\`), ${machine.model},`
+    + ` Node ${machine.node}, wrangler ${machine.wrangler}. Load average (1 min) at the start ${machine.loadBefore},`
+    + ` at the end ${machine.loadAfter}.`;
+}
+
+/** The client's auto-batching (bench/batching.js): 100 concurrent gets a round, batching on and off, per mode. */
+export function batchingSection({ batching }) {
+  if (!batching || batching.modes.length === 0) return '_The batching part was not run._';
+  const lines = [];
+  const ratios = [];
+  for (const m of batching.modes) {
+    const { batched: on, unbatched: off } = m.settings;
+    for (const s of [on, off]) {
+      const spread = s.minRequestsPerRound === s.maxRequestsPerRound ? '' : ` (${s.minRequestsPerRound} to ${s.maxRequestsPerRound})`;
+      const answers = Object.entries(s.outcomes).map(([outcome, n]) => `${int(n)} × ${outcome}`).join(', ');
+      lines.push([m.mode, s.name, `${+s.requestsPerRound.toFixed(2)}${spread}`, answers, int(s.rounds), ms(s.roundsPerSec), int(s.getsPerSec),
+        ms(s.p50Ms), ms(s.p95Ms), `${m.load.before.toFixed(2)} → ${m.load.after.toFixed(2)}`]);
+    }
+    ratios.push([m.mode, ratio(off.requestsPerRound, on.requestsPerRound), `**${ratio(on.getsPerSec, off.getsPerSec)}**`,
+      `**${ratio(on.p50Ms, off.p50Ms)}**`, ratio(on.p95Ms, off.p95Ms)]);
+  }
+  const problems = batching.modes.flatMap((m) => Object.values(m.settings).filter((s) => s.firstProblem)
+    .map((s) => `- ${m.mode}, ${s.name}: \`${s.firstProblem.replace(/`/g, "'").replace(/\s+/g, ' ')}\``));
+  const [first] = batching.modes;
+  const { bounds } = first;
+  return [
+    table(['mode', 'client', 'HTTP requests per round', 'their answers', 'rounds', 'rounds/s', 'gets/s', 'round p50 ms', 'round p95 ms',
+      'load average'], lines),
+    table(['mode', 'requests, off / on', 'gets/s, on / off', 'round p50, on / off', 'round p95, on / off'], ratios),
+    `A round: \`await Promise.all(keys.map((key) => kv.get(key)))\` over ${first.keysPerRound} distinct keys`
+    + ` \`["bench","batch",i]\` of ${int(first.valueBytes)}-byte JSON values, one value per key, each get checked against its`
+    + ' own key\'s value (a wrong or missing answer fails the run). Through the ESM client in js/ in the bench\'s own Node'
+    + ' process (Node\'s fetch, keep-alive), as connect() makes it, against ours in the mode of the row: batching on (the'
+    + ' default: the gets of a tick are one `POST /v1/get` of up to 100 keys) and off (`connect({ batchGets: false })`:'
+    + ' one request per get, all 100 in flight at once). HTTP requests: every call of the counting `fetch` passed to'
+    + ' connect() (retries count), per timed round; their answers: each status, or the error fetch threw. Per setting'
+    + ` and mode: at most ${int(bounds.maxRounds)} rounds or ${bounds.maxMs / 1000} s of rounds (but at least`
+    + ` ${bounds.minRoundsPerBlock ?? 1} rounds a block), in ${bounds.blocks} blocks that alternate between the two settings, after`
+    + ` ${bounds.warmupRounds} uncounted rounds each; rounds/s and gets/s over the rounds' own time. Load average: the`
+    + ' 1-minute figure at the start and the end of the mode\'s part.',
+    ...(problems.length ? ['The first answer other than a 200 (warm-up included), per setting; the client retried it:', problems.join('\n')] : []),
+  ].join('\n\n');
+}
+
 export function scaleSection({ scale }) {
   if (!scale) return '_Scale was not measured._';
   const native = new Map((scale.native ?? []).map((n) => [n.keys, n]));
@@ -270,6 +317,7 @@ export function markdownReport(results) {
     '### HTTP/1.1 through the h2c bridge and straight to wrangler dev', bridgeSection(results),
     '![throughput and latency per case](performance.svg)',
     '### KV Connect beside the JSON API', kvConnectSection(results),
+    '### The client\'s auto-batching: 100 concurrent gets', batchingSection(results),
     '### Rows read and written per operation', rowsSection(results),
     '### Where the time of a request goes', costSection(results),
     '### Core microbenchmarks: native and wasm (CPU time per operation)', coreSection(results),

@@ -8,6 +8,9 @@
 //      with the rows each operation read and wrote, from the responses; in
 //      dev mode also HTTP/1.1 through the public port (the h2c bridge, a TCP
 //      pipe for HTTP/1.1) beside wrangler's own port;
+//      and the client's auto-batching (bench/batching.js): rounds of 100
+//      concurrent kv.get() through js/, batching on and off, the requests
+//      each round sent and its throughput, in each mode;
 //   4. scale: get and set latency as one store grows to 1M keys (in the
 //      first mode);
 //   5. the wasm memory of the core over a million requests;
@@ -25,6 +28,9 @@
 //   --only=e2e       only part 3 (builds only the product), results only in
 //                    build/bench/: a quick look at the end-to-end figures;
 //   --only=bridge    only the bridge's part of 3 (dev mode), printed;
+//   --only=batching  only the client's auto-batching part of 3, in each of
+//                    --modes (only the store is started), printed, and
+//                    written to build/bench/batching.{json,md};
 //   --modes=a,b      the end-to-end modes to run, in order (default
 //                    direct,dev);
 //   --cases=a,b      only these end-to-end cases (ids of bench/cases.js,
@@ -37,6 +43,7 @@ import { cpus, loadavg } from 'node:os';
 import { buildNative, buildWasm, NATIVE_DIR, WASM_DIR, WASM_FILE } from '../scripts/build.js';
 import { ROOT } from '../scripts/emulator.js';
 import { ensureSetup } from '../scripts/setup.js';
+import { runBatchingBench } from './batching.js';
 import { runCoreBench } from './core_bench.js';
 import { CASES } from './cases.js';
 import { MODES, startBaseline, startOurs } from './emulators.js';
@@ -64,9 +71,14 @@ const BRIDGE_CONCURRENCIES = [1, 16];
 const HTTP_BOUNDS = { maxRequests: 20_000, maxMs: 2_000 };
 const MEMORY_RESERVE_MS = 120_000;
 const SCALE_BOUNDS = { maxRequests: 300, maxMs: 3_000 };
+// Per setting (on, off) and mode, after 3 uncounted rounds each: about 10 s
+// per mode in all, more when a round of 100 unbatched gets takes over
+// 330 ms (each block has at least 3 rounds).
+const BATCHING_BOUNDS = { maxMs: 4_000, maxRounds: 600, minRoundsPerBlock: 3, blocks: 4, warmupRounds: 3 };
 const flag = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const only = flag('only');
-if (only !== undefined && only !== 'e2e' && only !== 'bridge') throw new Error(`--only=${only}: only e2e and bridge are known`);
+const ONLY = ['e2e', 'bridge', 'batching'];
+if (only !== undefined && !ONLY.includes(only)) throw new Error(`--only=${only}: only ${ONLY.join(', ')} are known`);
 const modes = (flag('modes') ?? 'direct,dev').split(',');
 for (const mode of modes) if (!MODES[mode]) throw new Error(`--modes: no mode ${mode}; the modes: ${Object.keys(MODES).join(', ')}`);
 const caseIds = flag('cases')?.split(',');
@@ -117,6 +129,7 @@ async function runEndToEnd(results, deadline) {
       });
       results.http.modes.push({ mode, title: MODES[mode].title, rows });
       if (mode === 'dev') results.bridge = await runBridgeBench(ours);
+      if (only === undefined) results.batching.modes.push(await runBatching(mode, ours));
       if (only === undefined && mode === modes[0]) {
         log('scale: a fresh store, filled over HTTP');
         const scaleStore = await startOurs({ url: ours.url, adminToken: ours.adminToken });
@@ -142,6 +155,16 @@ async function runBridgeBench(ours) {
       + ` wrangler's port ${row.results.wrangler.opsPerSec.toFixed(0)}/s`),
   });
   return { bounds: HTTP_BOUNDS, rows };
+}
+
+// The client's auto-batching against the store `ours` (bench/batching.js).
+async function runBatching(mode, ours) {
+  log(`batching, ${mode}: ${BATCHING_BOUNDS.blocks} blocks of rounds per setting, batching on and off in turn`);
+  const figures = await runBatchingBench(ours, { bounds: BATCHING_BOUNDS });
+  const { batched, unbatched } = figures.settings;
+  log(`batching, ${mode}: on ${+batched.requestsPerRound.toFixed(2)} requests/round, ${batched.getsPerSec.toFixed(0)} gets/s;`
+    + ` off ${+unbatched.requestsPerRound.toFixed(2)} requests/round, ${unbatched.getsPerSec.toFixed(0)} gets/s`);
+  return { mode, title: MODES[mode].title, ...figures };
 }
 
 function writeOutputs(results) {
@@ -174,9 +197,31 @@ if (only === 'bridge') {
   }
   process.exit(0);
 }
+if (only === 'batching') {
+  const batching = { command: `node bench/run.js ${process.argv.slice(2).join(' ')}`, startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine: machine(), modes: [] };
+  for (const mode of modes) {
+    log(`batching, ${mode}: starting the store in workerd`);
+    const ours = await startOurs({ mode });
+    try {
+      batching.modes.push(await runBatching(mode, ours));
+    } finally {
+      await ours.stop();
+    }
+  }
+  batching.machine.loadAfter = loadavg()[0].toFixed(2);
+  const markdown = `${report.batchingMachineLine(batching)}\n\n${report.batchingSection({ batching })}`;
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(`${OUT_DIR}/batching.json`, `${JSON.stringify(batching, null, 2)}\n`);
+  writeFileSync(`${OUT_DIR}/batching.md`, `${markdown}\n`);
+  console.log(`\n${markdown}\n`);
+  log(`written: ${OUT_DIR}/batching.{json,md}`);
+  process.exit(0);
+}
 const measuringFrom = Date.now();
 const results = { command: writeDocs ? 'npm run bench' : `node bench/run.js ${process.argv.slice(2).join(' ')}`,
   startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine() };
+if (only === undefined) results.batching = { modes: [] };
 if (only === undefined) {
   log('core microbenchmarks: native, then wasm in Node');
   results.core = runCoreBench({

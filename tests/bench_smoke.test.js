@@ -2,14 +2,16 @@
 // that `npm test` keeps it working: a few hundred requests against the store
 // and the baseline Worker in both modes of bench/emulators.js (the suite's
 // wrangler dev emulator for ours, and one workerd per Worker without a dev
-// proxy), a small scale fill, the core on SQLite in Node and the report. It
-// asserts that every request succeeded and carried its row counts, never a
-// timing.
+// proxy), a small scale fill, the client's auto-batching part, the core on
+// SQLite in Node and the report. It asserts that every request succeeded and
+// carried its row counts, and that a batched round of gets is one request,
+// never a timing.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { NATIVE_DIR, WASM_DIR, WASM_FILE } from '../scripts/build.js';
+import { runBatchingBench } from '../bench/batching.js';
 import { CASES, NOT_YET_MEASURED } from '../bench/cases.js';
 import { loadWasmBench, runCoreBench, runNativeCoreBench, runWasmCoreBench } from '../bench/core_bench.js';
 import { MODES, startBaseline, startOurs } from '../bench/emulators.js';
@@ -70,6 +72,36 @@ test('responses that went through a Durable Object say the rows they read and wr
   }
 });
 
+test('the batching part: a round of 100 gets is one request with batching and 100 without, in each mode', async () => {
+  const bounds = { maxMs: 0, maxRounds: 2, minRoundsPerBlock: 1, blocks: 2, warmupRounds: 1 };
+  results.batching = { modes: [] };
+  for (const mode of Object.keys(MODES)) {
+    const figures = await runBatchingBench(targets[mode][0], { bounds });
+    const { batched, unbatched } = figures.settings;
+    assert.equal(batched.rounds, 2, mode);
+    assert.equal(unbatched.rounds, 2, mode);
+    // The fewest a round sent: a retry on a busy machine adds requests, never removes one.
+    assert.equal(batched.minRequestsPerRound, 1, `${mode}: ${JSON.stringify(batched.outcomes)}`);
+    assert.equal(unbatched.minRequestsPerRound, 100, `${mode}: ${JSON.stringify(unbatched.outcomes)}`);
+    assert.ok(batched.outcomes['200'] >= 2 && unbatched.outcomes['200'] >= 200, mode);
+    results.batching.modes.push({ mode, title: MODES[mode].title, ...figures });
+  }
+});
+
+test('the batching part fails when a get resolves to another key\'s entry', async () => {
+  // A fetch that answers a get of several keys with its entries in reverse.
+  const garbling = async (input, init) => {
+    const response = await fetch(input, init);
+    if (!String(input).endsWith('/v1/get')) return response;
+    const body = await response.json();
+    body.entries?.reverse();
+    return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
+  };
+  const bounds = { maxMs: 0, maxRounds: 1, minRoundsPerBlock: 1, blocks: 1, warmupRounds: 1 };
+  await assert.rejects(runBatchingBench(targets.direct[0], { bounds, fetch: garbling }),
+    /batching bench, batching on \(default\): kv\.get\(\["bench","batch",\d+\]\) got the entry of \["bench","batch",\d+\]/);
+});
+
 test('the scale run fills a store in commits and measures get and set', async () => {
   const [ours] = targets.direct;
   const store = await startOurs({ url: ours.url, adminToken: ours.adminToken });
@@ -106,6 +138,10 @@ test('the report renders every section and names what is not measured yet', () =
   for (const pending of NOT_YET_MEASURED) assert.match(markdown, new RegExp(`\\| ${pending.name} \\|.*not measured`));
   for (const mode of Object.keys(MODES)) assert.match(markdown, new RegExp(`\\| ${mode} \\| 1 \\|`), `the floor of ${mode}`);
   assert.match(markdown, /\| get 1 KiB \| \d[^|]* \| \d[^|]* \| \d[^|]* \| \d[^|]* \|/, 'the rows of a get');
+  for (const mode of Object.keys(MODES)) {
+    assert.match(markdown, new RegExp(`\\| ${mode} \\| batching on \\(default\\) \\| 1[^|]* \\| [\\d,]+ × 200[^|]* \\|`), `batching on, ${mode}`);
+    assert.match(markdown, new RegExp(`\\| ${mode} \\| batching off \\(batchGets: false\\) \\| 100[^|]* \\|`), `batching off, ${mode}`);
+  }
   assert.match(throughputSvg(results), /^<svg[\s\S]*<\/svg>\n$/);
   assert.match(scaleSvg(results), /^<svg[\s\S]*<\/svg>\n$/);
 });

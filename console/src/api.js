@@ -124,6 +124,26 @@ export class Connection {
     return this.run(() => work(this.kv));
   }
 
+  /**
+   * Watches the entry at `key` until `signal` aborts (POST /v1/watch, read
+   * by the client as a stream): `onEntry(entry)` with its current entry,
+   * then after each change. Rejects when the watch fails for good.
+   */
+  watch(key, signal, onEntry) {
+    return this.run(async () => {
+      const reader = this.kv.watch([key], { signal }).getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          onEntry(value[0]);
+        }
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+    });
+  }
+
   /** Runs `work()` under the session: each call it makes counts as activity. */
   async run(work) {
     if (this.#ended) throw new SessionEnded();

@@ -6,7 +6,7 @@
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { KvU64, KvV8Value } from '../../js/index.js';
-import { errorText, NOTICES, SessionEnded } from './api.js';
+import { errorText, SessionEnded } from './api.js';
 import { formatRelative, formatTime } from './format.js';
 import { html } from './html.js';
 import { parseJsonText } from './json_text.js';
@@ -92,28 +92,15 @@ export function EntryPanel({ connection, entryKey, onChanged, onClose }) {
   useEffect(() => {
     if (!watching) return undefined;
     const stop = new AbortController();
-    const stream = connection.kv.watch([entryKey], { signal: stop.signal });
-    const reader = stream.getReader();
-    (async () => {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          const [current] = value;
-          setEntry(current);
-          setLive({ at: Date.now(), version: current.version });
-        }
-      } catch (failure) {
-        if (stop.signal.aborted) return;
-        if (failure?.status === 401) connection.end(NOTICES.refused);
-        else setError(failure);
-        setWatching(false);
-      }
-    })();
-    return () => {
-      stop.abort();
-      reader.cancel().catch(() => {});
-    };
+    connection.watch(entryKey, stop.signal, (current) => {
+      setEntry(current);
+      setLive({ at: Date.now(), version: current.version });
+    }).catch((failure) => {
+      if (stop.signal.aborted) return;
+      fail(failure);
+      setWatching(false);
+    });
+    return () => stop.abort();
   }, [watching, keyText(entryKey)]);
 
   const startEdit = () => {
@@ -189,13 +176,8 @@ export function EntryPanel({ connection, entryKey, onChanged, onClose }) {
     </p>
     ${notice && html`<p class="notice" role="status">${notice}</p>`}
     ${!exists && html`<p class="muted" data-missing>No entry at this key${live ? ' now' : ''}.</p>`}
-    ${conflict && html`<div class="conflict" role="alert">
-      <strong>Not saved: a conflict.</strong> The entry changed after you read it (you read version${' '}
-      <span class="mono">${conflict.read}</span>; it is now ${conflict.current.version === null ? 'deleted' : html`version${' '}<span class="mono">${conflict.current.version}</span>`}).
-      Nothing was overwritten, and your text is still in the editor, below the current value: edit again from the current value, or discard your text.
-      <p class="actions"><button type="button" onClick=${startEdit} disabled=${conflict.current.version === null}>Edit the current value</button>
-        <button type="button" onClick=${() => { setEditing(null); setConflict(null); }}>Discard my text</button></p>
-    </div>`}
+    ${conflict && html`<${Conflict} conflict=${conflict} onEditCurrent=${startEdit}
+      onDiscard=${() => { setEditing(null); setConflict(null); }} />`}
     ${exists && conflict && html`<h4>Current value</h4>`}
     ${exists && (!editing || conflict) && html`<pre class="value" aria-label="value">${valueText(entry.value)}</pre>`}
     ${editing && conflict && html`<h4>Your text (not saved)</h4>`}
@@ -220,6 +202,17 @@ export function EntryPanel({ connection, entryKey, onChanged, onClose }) {
         </p>`}
     <${ErrorLine} error=${error} />
   </aside>`;
+}
+
+/** A save refused because the entry changed after it was read. */
+function Conflict({ conflict: { read, current }, onEditCurrent, onDiscard }) {
+  return html`<div class="conflict" role="alert">
+    <strong>Not saved: a conflict.</strong> The entry changed after you read it (you read version${' '}
+    <span class="mono">${read}</span>; it is now ${current.version === null ? 'deleted' : html`version${' '}<span class="mono">${current.version}</span>`}).
+    Nothing was overwritten, and your text is still in the editor, below the current value: edit again from the current value, or discard your text.
+    <p class="actions"><button type="button" onClick=${onEditCurrent} disabled=${current.version === null}>Edit the current value</button>
+      <button type="button" onClick=${onDiscard}>Discard my text</button></p>
+  </div>`;
 }
 
 /** A new entry at a free key (checked: a key in use is never overwritten). */

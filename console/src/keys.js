@@ -43,7 +43,7 @@ export function KeysView({ connection }) {
     let live = true;
     setError(null);
     connection.store((kv) => readPage(kv, prefix, cursor)).then(
-      (read) => live && setPage({ ...read, prefix: prefixId }),
+      (read) => live && setPage({ ...read, prefix: prefixId, cursor }),
       (failure) => live && !(failure instanceof SessionEnded) && setError(failure),
     );
     return () => {
@@ -69,7 +69,8 @@ export function KeysView({ connection }) {
     setPage(null);
   };
   const changed = () => setReload((n) => n + 1);
-  const current = page && page.prefix === prefixId ? page : null;
+  // The page read for this prefix and cursor; null while it is being read.
+  const current = page && page.prefix === prefixId && page.cursor === cursor ? page : null;
   const first = (cursors.length - 1) * PAGE_SIZE;
 
   return html`<div class=${open ? 'keys-view with-entry' : 'keys-view'}>

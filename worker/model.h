@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kv_limits.h"
@@ -44,9 +45,21 @@ struct Mutation {
   bool versionstamped_key = false;
 };
 
+// A message for the store's queue (queue.h), enqueued only if its commit
+// succeeds.
+struct Enqueue {
+  std::string value;     // stored form (stored_value.h): JSON, bytes or V8
+  int64_t delay_ms = 0;  // 0 to kMaxQueueDelayMs
+  std::vector<std::string> keys_if_undelivered;  // encoded
+  // Milliseconds before each retry; its length is the number of retries.
+  std::vector<uint32_t> backoff_schedule{kDefaultBackoffSchedule.begin(),
+                                         kDefaultBackoffSchedule.end()};
+};
+
 struct CommitRequest {
   std::vector<Check> checks;
   std::vector<Mutation> mutations;
+  std::vector<Enqueue> enqueues;
 };
 
 // Bytes a versionstamped key gains: a string part of 20 hex digits
@@ -56,7 +69,14 @@ constexpr size_t kVersionstampSuffixBytes = 22;
 // Checks the limits every commit shares, whichever format it came in:
 // kMaxCommitBytes over all keys and values, kMaxCommitKeyBytes over the keys
 // of valued mutations. (Counts and per-key limits are checked as decoded.)
+// Enqueued values and their keysIfUndelivered count toward kMaxCommitBytes.
 Status CheckCommitLimits(const CommitRequest& request);
+
+// Checks an enqueue's options against Deno KV's limits (kv_limits.h):
+// the delay, the backoff schedule's length and intervals, and the count of
+// keysIfUndelivered. `what` names the enqueue in errors ("enqueues[2]").
+// (Its value and keys are checked as decoded.)
+Status CheckEnqueue(const Enqueue& enqueue, std::string_view what);
 
 // A key range: encoded keys k with lower <= k < upper. `tag` identifies the
 // selector as the user gave it, so a cursor can be tied to it (cursor.h).

@@ -124,6 +124,71 @@ std::string_view StatementSql(Statement statement) {
     case Statement::kSelectUsageDaily:
       return "SELECT day, month, month_ops, storage_bytes FROM kv_usage_daily "
              "WHERE day >= ?1 ORDER BY day";
+    case Statement::kCreateQueue:
+      // id: enqueue order; ready_at: when it is next due or, while leased
+      // (leased = 1), its lease's deadline, so that one index finds both;
+      // value: stored form; undelivered and backoff: queue.cc's grammar;
+      // failures: failed deliveries so far; delivery: deliveries started;
+      // bytes: what it counts toward the store's storage.
+      return "CREATE TABLE IF NOT EXISTS kv_queue ("
+             "id INTEGER PRIMARY KEY, ready_at INTEGER NOT NULL, "
+             "enqueued_at INTEGER NOT NULL, value BLOB NOT NULL, "
+             "undelivered BLOB NOT NULL, backoff BLOB NOT NULL, "
+             "failures INTEGER NOT NULL DEFAULT 0, "
+             "delivery INTEGER NOT NULL DEFAULT 0, "
+             "leased INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL)";
+    case Statement::kCreateQueueByReady:
+      return "CREATE INDEX IF NOT EXISTS kv_queue_by_ready "
+             "ON kv_queue (leased, ready_at, id)";
+    case Statement::kCreateQueueCounters:
+      // One row: messages held, and counts since the store was created.
+      return "CREATE TABLE IF NOT EXISTS kv_queue_counters ("
+             "id INTEGER PRIMARY KEY CHECK (id = 0), "
+             "depth INTEGER NOT NULL DEFAULT 0, "
+             "delivered INTEGER NOT NULL DEFAULT 0, "
+             "retried INTEGER NOT NULL DEFAULT 0, "
+             "dead_lettered INTEGER NOT NULL DEFAULT 0)";
+    case Statement::kInsertQueueCounters:
+      return "INSERT INTO kv_queue_counters (id) VALUES (0) "
+             "ON CONFLICT DO NOTHING";
+    case Statement::kInsertMessage:
+      return "INSERT INTO kv_queue (ready_at, enqueued_at, value, "
+             "undelivered, backoff, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    case Statement::kSelectQueueCounters:
+      return "SELECT depth, delivered, retried, dead_lettered "
+             "FROM kv_queue_counters WHERE id = 0";
+    case Statement::kAddQueueCounters:
+      return "UPDATE kv_queue_counters SET depth = depth + ?1, "
+             "delivered = delivered + ?2, retried = retried + ?3, "
+             "dead_lettered = dead_lettered + ?4 WHERE id = 0";
+    case Statement::kSelectExpiredLeases:
+      return "SELECT id FROM kv_queue WHERE leased = 1 AND ready_at <= ?1 "
+             "ORDER BY ready_at, id LIMIT ?2";
+    case Statement::kSelectDueMessages:
+      return "SELECT id FROM kv_queue WHERE leased = 0 AND ready_at <= ?1 "
+             "ORDER BY ready_at, id LIMIT ?2";
+    case Statement::kLeaseMessage:
+      return "UPDATE kv_queue SET leased = 1, ready_at = ?2, "
+             "delivery = delivery + 1 WHERE id = ?1 "
+             "RETURNING delivery, failures, value";
+    case Statement::kSelectMessage:
+      return "SELECT delivery, leased, failures, backoff, undelivered, value, "
+             "bytes FROM kv_queue WHERE id = ?1";
+    case Statement::kDeleteMessage:
+      return "DELETE FROM kv_queue WHERE id = ?1";
+    case Statement::kRetryMessage:
+      return "UPDATE kv_queue SET leased = 0, ready_at = ?2, "
+             "failures = failures + 1 WHERE id = ?1";
+    case Statement::kNextQueueWake:
+      // Each half is one step of the index.
+      return "SELECT min(t) FROM (SELECT min(ready_at) AS t FROM kv_queue "
+             "WHERE leased = 0 AND ready_at > ?1 UNION ALL "
+             "SELECT min(ready_at) FROM kv_queue "
+             "WHERE leased = 1 AND ready_at > ?1)";
+    case Statement::kQueueStats:
+      return "SELECT coalesce(sum(leased = 0 AND ready_at <= ?1), 0), "
+             "coalesce(sum(leased = 0 AND ready_at > ?1), 0), "
+             "coalesce(sum(leased), 0), min(enqueued_at) FROM kv_queue";
     case Statement::kNumStatements:
       break;
   }

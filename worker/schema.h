@@ -67,6 +67,33 @@ enum class Statement : int32_t {
   kInsertUsageDay,
   kPruneUsageDaily,
   kSelectUsageDaily,
+  // The queue (queue.cc): schema, then
+  // ready_at, enqueued_at, value, undelivered, backoff, bytes;
+  kCreateQueue,
+  kCreateQueueByReady,
+  kCreateQueueCounters,
+  kInsertQueueCounters,
+  kInsertMessage,
+  // -> (depth, delivered, retried, dead_lettered)
+  kSelectQueueCounters,
+  // depth, delivered, retried, dead_lettered: each added to its count
+  kAddQueueCounters,
+  // now, limit -> (id) of leased messages past their deadline, oldest first
+  kSelectExpiredLeases,
+  // now, limit -> (id) of unleased messages due, in delivery order
+  kSelectDueMessages,
+  // id, deadline -> (delivery, failures, value): leases the message
+  kLeaseMessage,
+  // id -> (delivery, leased, failures, backoff, undelivered, value, bytes)
+  kSelectMessage,
+  // id
+  kDeleteMessage,
+  // id, ready_at: a failed delivery, due again at ready_at
+  kRetryMessage,
+  // now -> (earliest ready_at after now, or NULL)
+  kNextQueueWake,
+  // now -> (ready, delayed, in flight, earliest enqueued_at or NULL)
+  kQueueStats,
   kNumStatements,  // not a statement: how many there are
 };
 

@@ -52,6 +52,18 @@ CodeInfo InfoOf(Code code) {
       return {422, "idempotency_key_reused"};
     case Code::kNotACounter:
       return {400, "not_a_counter"};
+    case Code::kInvalidDelay:
+      return {400, "invalid_delay"};
+    case Code::kInvalidBackoffSchedule:
+      return {400, "invalid_backoff_schedule"};
+    case Code::kTooManyUndeliveredKeys:
+      return {400, "too_many_undelivered_keys"};
+    case Code::kTooManyEnqueues:
+      return {400, "too_many_enqueues"};
+    case Code::kInvalidQueueOption:
+      return {400, "invalid_queue_option"};
+    case Code::kQueueFull:
+      return {507, "queue_full"};
     case Code::kQuotaExceeded:
       return {429, "quota_exceeded"};
     case Code::kStorageLimitExceeded:

@@ -6,6 +6,7 @@
 
 #include "counter.h"
 #include "kv_limits.h"
+#include "queue.h"
 
 namespace kv {
 namespace {
@@ -132,7 +133,9 @@ Status Store::Migrate() {
        {Statement::kCreateEntries, Statement::kCreateExpiryIndex,
         Statement::kCreateState, Statement::kInsertState,
         Statement::kCreateOutcomes, Statement::kCreateOutcomesByAge,
-        Statement::kCreateUsageDaily}) {
+        Statement::kCreateUsageDaily, Statement::kCreateQueue,
+        Statement::kCreateQueueByReady, Statement::kCreateQueueCounters,
+        Statement::kInsertQueueCounters}) {
     KV_RETURN_IF_ERROR(storage_->Execute(statement, {}, &rows));
   }
   return Status::OK();
@@ -504,7 +507,7 @@ Status Store::Count(const CountRequest& request, uint64_t* count,
   return Charge(started > 0 ? started : 1);
 }
 
-Status Store::PlanCommit(const CommitRequest& request,
+Status Store::PlanCommit(const CommitRequest& request, bool prepaid,
                          std::vector<std::string>* counters, int64_t* delta) {
   // What each touched key holds after the mutations so far.
   struct Held {
@@ -570,10 +573,13 @@ Status Store::PlanCommit(const CommitRequest& request,
     *delta += static_cast<int64_t>(bytes) - static_cast<int64_t>(key.bytes);
     key = Held{bytes, std::move(after), true};
   }
+  for (const Enqueue& enqueue : request.enqueues) {
+    *delta += static_cast<int64_t>(MessageBytes(enqueue));
+  }
   const std::optional<uint64_t>& limit = state_.limits.storage_bytes;
   const uint64_t total = state_.storage_bytes + *delta;
   // A commit that frees storage is allowed even past the limit.
-  if (*delta > 0 && limit && total > *limit) {
+  if (!prepaid && *delta > 0 && limit && total > *limit) {
     return Status::Error(
         Code::kStorageLimitExceeded,
         "this commit would bring the store to " + std::to_string(total) +
@@ -585,6 +591,11 @@ Status Store::PlanCommit(const CommitRequest& request,
 }
 
 Status Store::Commit(const CommitRequest& request, CommitResult* result) {
+  return CommitWith(request, false, result);
+}
+
+Status Store::CommitWith(const CommitRequest& request, bool prepaid,
+                         CommitResult* result) {
   const auto versionstamped = [](const Mutation& mutation) {
     return mutation.versionstamped_key;
   };
@@ -598,12 +609,15 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
       if (mutation.versionstamped_key) mutation.key += part;
       mutation.versionstamped_key = false;
     }
-    return Commit(resolved, result);
+    return CommitWith(resolved, prepaid, result);
   }
   *result = CommitResult();
   // Even an empty commit takes a version: it costs at least one operation.
   const uint64_t cost =
-      std::max<uint64_t>(1, request.checks.size() + request.mutations.size());
+      prepaid ? 0
+              : std::max<uint64_t>(1, request.checks.size() +
+                                          request.mutations.size() +
+                                          request.enqueues.size());
   KV_RETURN_IF_ERROR(CheckOperations(cost));
   Rows rows;
   for (size_t i = 0; i < request.checks.size(); ++i) {
@@ -622,8 +636,9 @@ Status Store::Commit(const CommitRequest& request, CommitResult* result) {
 
   int64_t delta;
   std::vector<std::string> counters;  // the new value of each counter mutation
-  KV_RETURN_IF_ERROR(PlanCommit(request, &counters, &delta));
+  KV_RETURN_IF_ERROR(PlanCommit(request, prepaid, &counters, &delta));
   KV_RETURN_IF_ERROR(Charge(cost));
+  KV_RETURN_IF_ERROR(WriteEnqueues(request.enqueues));
   const Version version = state_.version + 1;
   for (size_t i = 0; i < request.mutations.size(); ++i) {
     const Mutation& mutation = request.mutations[i];

@@ -220,6 +220,44 @@ class Store {
   // day before.
   Status Daily(std::vector<DayUsage>* days);
 
+  // The queue (docs/queues.md; queue.cc). A commit's enqueues are written
+  // by Commit. A message is leased to one listener at a time: until it is
+  // settled or its lease's deadline passes, which counts as a failed
+  // delivery. A failed delivery is retried after the next interval of the
+  // message's backoff schedule; past the last, the message's value is
+  // written to its keysIfUndelivered in one commit (its dead letter) and
+  // the message dropped. Deliveries and settlements cost no operations: the
+  // enqueue paid for them. A message counts toward the store's storage
+  // until it is dropped.
+  struct LeasedMessage {
+    int64_t id;
+    int64_t delivery;   // 1 for the first
+    int64_t failures;   // failed deliveries before this one
+    std::string value;  // stored form
+  };
+  struct LeaseResult {
+    std::vector<LeasedMessage> messages;
+    uint64_t dead_lettered = 0;  // dead letters written (entries changed)
+    std::optional<int64_t> next_wake_ms;  // when a message is next due
+  };
+  // First turns up to kLeaseExpiryBatch expired leases into failed
+  // deliveries, then leases up to `max` due messages, in order (ready time,
+  // then enqueue order), until now + `visibility_ms`.
+  Status LeaseMessages(size_t max, int64_t visibility_ms, LeaseResult* result);
+  enum class Settlement { kAcked, kRetrying, kDeadLettered, kStale };
+  // Settles delivery `delivery` of message `id`: acknowledged when `ok`, a
+  // failed delivery otherwise. kStale (nothing changes) when that delivery
+  // is no longer leased: its lease expired, or it was settled already.
+  Status SettleMessage(int64_t id, int64_t delivery, bool ok,
+                       Settlement* settlement,
+                       std::optional<int64_t>* next_wake_ms);
+  struct QueueStats {
+    uint64_t depth, ready, delayed, in_flight;
+    std::optional<int64_t> oldest_enqueued_at_ms;
+    uint64_t delivered, retried, dead_lettered;
+  };
+  Status ReadQueueStats(QueueStats* stats);
+
   // Charges a request refused for a client mistake
   // (kRefusedRequestOperations), unless that would pass the monthly limit.
   void ChargeRefusal();
@@ -236,11 +274,24 @@ class Store {
   uint64_t OperationsLeft() const;
   // Defers `operations` (End folds them when it writes the state anyway).
   Status Charge(uint64_t operations);
+  // Commit, with `prepaid` (a dead letter: its message paid when it was
+  // enqueued) charging nothing and passing the storage limit.
+  Status CommitWith(const CommitRequest& request, bool prepaid,
+                    CommitResult* result);
+  // Writes a commit's enqueues, refusing them past kMaxQueuedMessages.
+  Status WriteEnqueues(const std::vector<Enqueue>& enqueues);
+  // A failed delivery of message `id` (held by `rows`, kSelectMessage's
+  // answer): a retry, or its dead letter.
+  Status FailDelivery(int64_t id, const Rows& rows, Settlement* settlement);
+  Status AddQueueCounters(int64_t depth, int64_t delivered, int64_t retried,
+                          int64_t dead_lettered);
+  Status NextQueueWake(std::optional<int64_t>* next_wake_ms);
   // Works out, before anything is written, the new value of each counter
   // mutation (into (*counters)[i]) and the storage the commit adds (negative:
   // frees); refuses a counter mutation on a JSON value, and a commit that
   // would pass the storage limit.
-  Status PlanCommit(const CommitRequest& request,
+  // With `prepaid`, the storage limit is not checked.
+  Status PlanCommit(const CommitRequest& request, bool prepaid,
                     std::vector<std::string>* counters, int64_t* delta);
 
   Storage* const storage_;

@@ -3,8 +3,9 @@
 //
 // The first byte picks the decoder; the rest is its body. Every input must
 // give OK or a client error (4xx), never a crash or a 5xx, and what is
-// accepted must be within the limits: ranges and entries of a read, checks
-// and mutations of a write, canonical keys, values within kMaxValueBytes.
+// accepted must be within the limits: ranges and entries of a read, checks,
+// mutations and enqueues of a write (an enqueue's delay, schedule and
+// keysIfUndelivered too), canonical keys, values within kMaxValueBytes.
 // A V8 value read as JSON must come back the same through JsonToV8.
 
 #include <cstdint>
@@ -41,23 +42,39 @@ void FuzzRead(std::string_view body) {
   KV_FUZZ_REQUIRE(entries <= kMaxReadEntries, "too many entries");
 }
 
+void RequireKey(const std::string& key) {
+  KV_FUZZ_REQUIRE(::kv::CheckEncodedKey(key, "key").ok(),
+                  "a key accepted that is not canonical");
+}
+
+void RequireValue(const std::string& stored) {
+  const ValueForm form = FormOf(stored);
+  const size_t size = form == ValueForm::kV8 || form == ValueForm::kBytes
+                          ? OpaqueData(stored).size()
+                          : stored.size();
+  KV_FUZZ_REQUIRE(size <= kMaxValueBytes, "value past its limit");
+}
+
 void FuzzWrite(std::string_view body) {
   CommitRequest request;
   const Status status = kv_connect::DecodeAtomicWrite(body, 0, &request);
   if (!status.ok()) return RequireClientError(status, "atomic write");
   KV_FUZZ_REQUIRE(request.checks.size() <= kMaxChecksPerCommit &&
-                      request.mutations.size() <= kMaxMutationsPerCommit,
-                  "too many checks or mutations");
+                      request.mutations.size() <= kMaxMutationsPerCommit &&
+                      request.enqueues.size() <= kMaxEnqueuesPerCommit,
+                  "too many checks, mutations or enqueues");
   KV_FUZZ_REQUIRE(CheckCommitLimits(request).ok(), "commit past its limits");
   for (const Mutation& mutation : request.mutations) {
-    KV_FUZZ_REQUIRE(::kv::CheckEncodedKey(mutation.key, "key").ok(),
-                    "a key accepted that is not canonical");
-    if (mutation.type == Mutation::Type::kDelete) continue;
-    const ValueForm form = FormOf(mutation.value);
-    const size_t size = form == ValueForm::kV8 || form == ValueForm::kBytes
-                            ? OpaqueData(mutation.value).size()
-                            : mutation.value.size();
-    KV_FUZZ_REQUIRE(size <= kMaxValueBytes, "value past its limit");
+    RequireKey(mutation.key);
+    if (mutation.type != Mutation::Type::kDelete) RequireValue(mutation.value);
+  }
+  for (const Enqueue& enqueue : request.enqueues) {
+    KV_FUZZ_REQUIRE(CheckEnqueue(enqueue, "enqueue").ok(),
+                    "an enqueue accepted past its limits");
+    KV_FUZZ_REQUIRE(!enqueue.backoff_schedule.empty(),
+                    "an empty schedule is Deno's default");
+    for (const std::string& key : enqueue.keys_if_undelivered) RequireKey(key);
+    RequireValue(enqueue.value);
   }
 }
 

@@ -12,6 +12,10 @@
 //                      versionstamp=4 bytes (10)
 //   AtomicWrite        checks=1 (Check), mutations=2 (Mutation),
 //                      enqueues=3 (Enqueue), all repeated
+//   Enqueue            payload=1 bytes (V8), deadline_ms=2 int64,
+//                      keys_if_undelivered=3 repeated bytes,
+//                      backoff_schedule=4 repeated uint32 (packed or not;
+//                      empty: Deno's default schedule)
 //   Check              key=1 bytes, versionstamp=2 bytes (10; empty: the key
 //                      has no entry)
 //   Mutation           key=1 bytes, value=2 (KvValue), mutation_type=3,
@@ -33,6 +37,8 @@
 
 #include "kv_connect.h"
 
+#include <algorithm>
+#include <limits>
 #include <protozero/exception.hpp>
 #include <protozero/pbf_reader.hpp>
 #include <protozero/pbf_writer.hpp>
@@ -65,6 +71,10 @@ constexpr int32_t kReadSuccess = 1;
 constexpr int32_t kWriteSuccess = 1;
 constexpr int32_t kWriteCheckFailure = 2;
 constexpr size_t kVersionstampBytes = 10;
+// Deno's clients turn an enqueue's delay into deadline_ms by their own
+// clock: a deadline this much past kMaxQueueDelayMs is taken as the longest
+// delay, not refused.
+constexpr int64_t kMaxClockSkewMs = 60 * 1000;
 
 std::string Str(std::string_view s) { return std::string(s); }
 
@@ -95,6 +105,20 @@ Status Expect(const pbf_reader& message, pbf_wire_type type,
 
 constexpr pbf_wire_type kBytesType = pbf_wire_type::length_delimited;
 constexpr pbf_wire_type kVarintType = pbf_wire_type::varint;
+
+// The current field of `message` (named `name` in errors) is an element of
+// its repeated message field `field`: decodes it with `decode` into a new
+// element of *items, refusing one past `limit` with `too_many`.
+template <typename T, typename Decode>
+Status AppendMessage(pbf_reader* message, std::string_view name,
+                     std::string_view field, std::vector<T>* items,
+                     size_t limit, Code too_many, Decode decode) {
+  const std::string what = Indexed(field, items->size());
+  KV_RETURN_IF_ERROR(Expect(*message, kBytesType, what));
+  if (items->size() == limit) return TooMany(too_many, name, field, limit);
+  items->emplace_back();
+  return decode(message->get_message(), what, &items->back());
+}
 
 // Runs `decode` over `body`, turning protozero's exceptions (truncated
 // input, a length past the end, a bad tag or varint) into a status.
@@ -362,6 +386,91 @@ Status DecodeMutation(pbf_reader mutation, std::string_view what,
   return Status::OK();
 }
 
+// An interval of a backoff schedule, saturated: one past uint32 stays past
+// kMaxBackoffIntervalMs, for CheckEnqueue to refuse (not truncated into
+// range).
+uint32_t Interval(uint64_t ms) {
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(ms, std::numeric_limits<uint32_t>::max()));
+}
+
+Status DecodeEnqueue(pbf_reader enqueue, std::string_view what, int64_t now_ms,
+                     Enqueue* out) {
+  std::string payload;
+  int64_t deadline_ms = 0;
+  out->backoff_schedule.clear();  // Deno's default if it stays empty
+  while (enqueue.next()) {
+    switch (enqueue.tag()) {
+      case 1:
+        KV_RETURN_IF_ERROR(Expect(enqueue, kBytesType, Str(what) + ".payload"));
+        payload = enqueue.get_string();
+        break;
+      case 2:
+        KV_RETURN_IF_ERROR(
+            Expect(enqueue, kVarintType, Str(what) + ".deadline_ms"));
+        deadline_ms = enqueue.get_int64();
+        break;
+      case 3:
+        KV_RETURN_IF_ERROR(Expect(enqueue, kBytesType,
+                                  Indexed(Str(what) + ".keys_if_undelivered",
+                                          out->keys_if_undelivered.size())));
+        out->keys_if_undelivered.push_back(enqueue.get_string());
+        break;
+      case 4:
+        // proto3 parsers take a repeated scalar packed or not.
+        if (enqueue.wire_type() == kBytesType) {
+          for (const uint64_t ms : enqueue.get_packed_uint64()) {
+            out->backoff_schedule.push_back(Interval(ms));
+            if (out->backoff_schedule.size() > kMaxBackoffIntervals) break;
+          }
+        } else {
+          KV_RETURN_IF_ERROR(
+              Expect(enqueue, kVarintType, Str(what) + ".backoff_schedule"));
+          out->backoff_schedule.push_back(Interval(enqueue.get_uint64()));
+        }
+        break;
+      default:
+        enqueue.skip();
+    }
+    // The lists are bounded as they are read (a body could hold a million
+    // keys): one past its limit, CheckEnqueue refuses it.
+    if (out->keys_if_undelivered.size() > kMaxUndeliveredKeys ||
+        out->backoff_schedule.size() > kMaxBackoffIntervals) {
+      return CheckEnqueue(*out, what);
+    }
+  }
+  // The protocol cannot tell an empty schedule from none; denokv reads it as
+  // none, and so does this store.
+  if (out->backoff_schedule.empty()) {
+    out->backoff_schedule.assign(kDefaultBackoffSchedule.begin(),
+                                 kDefaultBackoffSchedule.end());
+  }
+  if (deadline_ms < 0) {
+    return Status::Error(Code::kInvalidDelay,
+                         Str(what) + ".deadline_ms is " +
+                             std::to_string(deadline_ms) +
+                             "; it must be a time in ms since the epoch");
+  }
+  // A past deadline is due now.
+  const int64_t delay_ms = std::max<int64_t>(deadline_ms - now_ms, 0);
+  if (delay_ms > kMaxQueueDelayMs + kMaxClockSkewMs) {
+    return Status::Error(
+        Code::kInvalidDelay,
+        Str(what) + ".deadline_ms is " + std::to_string(delay_ms) +
+            " ms from now; the longest delay is " +
+            std::to_string(kMaxQueueDelayMs) + " ms (30 days)");
+  }
+  out->delay_ms = std::min(delay_ms, kMaxQueueDelayMs);
+  for (size_t i = 0; i < out->keys_if_undelivered.size(); ++i) {
+    KV_RETURN_IF_ERROR(
+        CheckEncodedKey(out->keys_if_undelivered[i],
+                        Indexed(Str(what) + ".keys_if_undelivered", i)));
+  }
+  KV_RETURN_IF_ERROR(
+      StoreV8Value(payload, Str(what) + ".payload", &out->value));
+  return CheckEnqueue(*out, what);
+}
+
 // Appends the KvEntry of `entry` (found) to field `tag` of *writer.
 Status AppendEntry(const EntryView& entry, pbf_writer* parent,
                    protozero::pbf_tag_type tag, std::string* scratch) {
@@ -457,14 +566,9 @@ Status DecodeSnapshotRead(std::string_view body,
         read.skip();
         continue;
       }
-      const std::string what = Indexed("ranges", ranges->size());
-      KV_RETURN_IF_ERROR(Expect(read, kBytesType, what));
-      if (ranges->size() == kMaxReadRanges) {
-        return TooMany(Code::kTooManyKeys, "read", "ranges", kMaxReadRanges);
-      }
-      ranges->emplace_back();
-      KV_RETURN_IF_ERROR(
-          DecodeRange(read.get_message(), what, &ranges->back()));
+      KV_RETURN_IF_ERROR(AppendMessage(&read, "read", "ranges", ranges,
+                                       kMaxReadRanges, Code::kTooManyKeys,
+                                       DecodeRange));
       entries += ranges->back().limit;
     }
     if (entries > kMaxReadEntries) {
@@ -484,35 +588,29 @@ Status DecodeAtomicWrite(std::string_view body, int64_t now_ms,
     pbf_reader write(body.data(), body.size());
     while (write.next()) {
       switch (write.tag()) {
-        case 1: {
-          const std::string what = Indexed("checks", request->checks.size());
-          KV_RETURN_IF_ERROR(Expect(write, kBytesType, what));
-          if (request->checks.size() == kMaxChecksPerCommit) {
-            return TooMany(Code::kTooManyChecks, "write", "checks",
-                           kMaxChecksPerCommit);
-          }
-          request->checks.emplace_back();
-          KV_RETURN_IF_ERROR(
-              DecodeCheck(write.get_message(), what, &request->checks.back()));
+        case 1:
+          KV_RETURN_IF_ERROR(AppendMessage(
+              &write, "write", "checks", &request->checks, kMaxChecksPerCommit,
+              Code::kTooManyChecks, DecodeCheck));
           break;
-        }
-        case 2: {
-          const std::string what =
-              Indexed("mutations", request->mutations.size());
-          KV_RETURN_IF_ERROR(Expect(write, kBytesType, what));
-          if (request->mutations.size() == kMaxMutationsPerCommit) {
-            return TooMany(Code::kTooManyMutations, "write", "mutations",
-                           kMaxMutationsPerCommit);
-          }
-          request->mutations.emplace_back();
-          KV_RETURN_IF_ERROR(DecodeMutation(write.get_message(), what, now_ms,
-                                            &request->mutations.back()));
+        case 2:
+          KV_RETURN_IF_ERROR(AppendMessage(
+              &write, "write", "mutations", &request->mutations,
+              kMaxMutationsPerCommit, Code::kTooManyMutations,
+              [now_ms](pbf_reader mutation, std::string_view what,
+                       Mutation* out) {
+                return DecodeMutation(mutation, what, now_ms, out);
+              }));
           break;
-        }
         case 3:
-          return Status::Error(Code::kInvalidRequest,
-                               "enqueue is not supported: this store has no "
-                               "queues yet (docs/kv-connect.md)");
+          KV_RETURN_IF_ERROR(
+              AppendMessage(&write, "write", "enqueues", &request->enqueues,
+                            kMaxEnqueuesPerCommit, Code::kTooManyEnqueues,
+                            [now_ms](pbf_reader enqueue, std::string_view what,
+                                     Enqueue* out) {
+                              return DecodeEnqueue(enqueue, what, now_ms, out);
+                            }));
+          break;
         default:
           write.skip();
       }

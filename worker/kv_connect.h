@@ -30,8 +30,8 @@ namespace kv_connect {
 // SnapshotRead: one list request per range, each a whole page (model.h).
 Status DecodeSnapshotRead(std::string_view body,
                           std::vector<ListRequest>* ranges);
-// AtomicWrite: checks and mutations; `now_ms` turns an absolute
-// expire_at_ms into a lifetime. Refuses enqueues (no queues yet).
+// AtomicWrite: checks, mutations and enqueues; `now_ms` turns an absolute
+// expire_at_ms into a lifetime, and an enqueue's deadline_ms into a delay.
 Status DecodeAtomicWrite(std::string_view body, int64_t now_ms,
                          CommitRequest* request);
 // Watch: 1 to kMaxKeysPerWatch keys.

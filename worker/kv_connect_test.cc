@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <protozero/pbf_reader.hpp>
@@ -14,6 +15,7 @@
 #include "base64.h"
 #include "service.h"
 #include "sqlite_storage.h"
+#include "stored_value.h"
 
 namespace kv {
 namespace {
@@ -53,10 +55,31 @@ std::string MutationOf(const std::string& key, int type,
   return out;
 }
 
-// An AtomicWrite of `mutations` and checks (key, versionstamp bytes).
+// An Enqueue message (deadline 0: absent), its schedule packed or one
+// field per interval.
+std::string EnqueueOf(const std::string& payload, int64_t deadline_ms = 0,
+                      const std::vector<std::string>& keys = {},
+                      const std::vector<uint32_t>& schedule = {},
+                      bool packed = true) {
+  std::string out;
+  pbf_writer enqueue(out);
+  enqueue.add_bytes(1, payload);
+  if (deadline_ms != 0) enqueue.add_int64(2, deadline_ms);
+  for (const std::string& key : keys) enqueue.add_bytes(3, key);
+  if (packed) {
+    enqueue.add_packed_uint32(4, schedule.begin(), schedule.end());
+  } else {
+    for (const uint32_t ms : schedule) enqueue.add_uint32(4, ms);
+  }
+  return out;
+}
+
+// An AtomicWrite of `mutations`, checks (key, versionstamp bytes) and
+// enqueues (Enqueue messages).
 std::string WriteOf(
     const std::vector<std::string>& mutations,
-    const std::vector<std::pair<std::string, std::string>>& checks = {}) {
+    const std::vector<std::pair<std::string, std::string>>& checks = {},
+    const std::vector<std::string>& enqueues = {}) {
   std::string out;
   pbf_writer write(out);
   for (const auto& [key, stamp] : checks) {
@@ -65,7 +88,21 @@ std::string WriteOf(
     if (!stamp.empty()) check.add_bytes(2, stamp);
   }
   for (const std::string& mutation : mutations) write.add_message(2, mutation);
+  for (const std::string& enqueue : enqueues) write.add_message(3, enqueue);
   return out;
+}
+
+// A V8-serialized one-byte string of `length` x's.
+std::string V8String(size_t length) {
+  std::string out("\xff\x0f\x22", 3);
+  for (uint64_t rest = length;; rest >>= 7) {
+    if (rest < 0x80) {
+      out += static_cast<char>(rest);
+      break;
+    }
+    out += static_cast<char>(0x80 | (rest & 0x7f));
+  }
+  return out + std::string(length, 'x');
 }
 
 std::string ReadOf(const std::string& start, const std::string& end,
@@ -338,13 +375,6 @@ TEST_F(KvConnectTest, BadRequestsAreRefusedWhole) {
     pbf_writer write(wrong_wire_type);
     write.add_uint32(2, 7);  // mutations as a varint
   }
-  std::string enqueue;
-  {
-    pbf_writer write(enqueue);
-    write.add_message(2, good);
-    pbf_writer message(write, 3);
-    message.add_bytes(1, kV8Hi);
-  }
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"truncated", WriteOf({good}).substr(0, 5)},
       {"length past the body", std::string("\x12\x7f\x0a", 3)},
@@ -366,7 +396,8 @@ TEST_F(KvConnectTest, BadRequestsAreRefusedWhole) {
        WriteOf({MutationOf(kKeyK, 1, std::string(16385, 'x'), 3)})},
       {"bad check versionstamp", WriteOf({good}, {{kKeyK, "short"}})},
       {"negative deadline", WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1, -5)})},
-      {"enqueue", enqueue},
+      {"enqueue of V8 bytes that do not parse",
+       WriteOf({good}, {}, {EnqueueOf("\xff\x0f\xee")})},
   };
   for (const auto& [name, body] : cases) {
     const std::string out = Call("kvc_atomic_write", body);
@@ -511,6 +542,212 @@ TEST_F(KvConnectTest, AReadPastItsByteBoundIsRefusedNotCut) {
   Call("kvc_snapshot_read", ReadOf("\x02", "\x03", 300));
   EXPECT_EQ(last_status_, 400);
   EXPECT_EQ(Read(ReadOf("\x02", "\x03", 150)).size(), 150u);
+}
+
+// Enqueues, decoded (the store's queue has tests of its own).
+
+constexpr int64_t kNow = int64_t{1795694400} * 1000;
+
+// Decodes an AtomicWrite of `enqueues` (Enqueue messages) at kNow,
+// expecting it accepted.
+CommitRequest Decoded(const std::vector<std::string>& enqueues) {
+  CommitRequest request;
+  const Status status =
+      kv_connect::DecodeAtomicWrite(WriteOf({}, {}, enqueues), kNow, &request);
+  EXPECT_TRUE(status.ok()) << status.message();
+  return request;
+}
+
+// The decoded form of one Enqueue message.
+Enqueue DecodedEnqueue(const std::string& enqueue) {
+  CommitRequest request = Decoded({enqueue});
+  if (request.enqueues.size() != 1) {
+    ADD_FAILURE() << request.enqueues.size() << " enqueues";
+    return Enqueue();
+  }
+  return request.enqueues[0];
+}
+
+// "code: message" of the refusal of an AtomicWrite of `body`.
+std::string RefusalOf(const std::string& body) {
+  CommitRequest request;
+  const Status status = kv_connect::DecodeAtomicWrite(body, kNow, &request);
+  return std::string(status.error_code()) + ": " + status.message();
+}
+
+TEST(KvConnectEnqueueTest, DecodesPayloadDelayKeysAndSchedule) {
+  const std::string key_m("\x02m\0", 3);
+  const CommitRequest request = Decoded(
+      {EnqueueOf(kV8ObjectA1, kNow + 5000, {kKeyK, key_m}, {1000, 0, 3600000}),
+       EnqueueOf(kV8Date0)});
+  ASSERT_EQ(request.enqueues.size(), 2u);
+  const Enqueue& first = request.enqueues[0];
+  EXPECT_EQ(first.value, R"({"a":1})");  // a JSON form is stored as JSON
+  EXPECT_EQ(first.delay_ms, 5000);
+  EXPECT_EQ(first.keys_if_undelivered,
+            (std::vector<std::string>{kKeyK, key_m}));
+  EXPECT_EQ(first.backoff_schedule, (std::vector<uint32_t>{1000, 0, 3600000}));
+  // A value with no JSON form keeps its V8 bytes, as a set's does.
+  const Enqueue& date = request.enqueues[1];
+  EXPECT_EQ(date.value, EncodeOpaque(ValueForm::kV8, kV8Date0));
+  EXPECT_EQ(date.delay_ms, 0);
+  EXPECT_TRUE(date.keys_if_undelivered.empty());
+}
+
+TEST(KvConnectEnqueueTest, EnqueuesComeWithChecksAndMutations) {
+  CommitRequest request;
+  ASSERT_TRUE(kv_connect::DecodeAtomicWrite(
+                  WriteOf({MutationOf(kKeyK, 1, kV8Hi, 1)}, {{kKeyK, ""}},
+                          {EnqueueOf(kV8Hi), EnqueueOf(kV8Hi)}),
+                  kNow, &request)
+                  .ok());
+  EXPECT_EQ(request.checks.size(), 1u);
+  EXPECT_EQ(request.mutations.size(), 1u);
+  EXPECT_EQ(request.enqueues.size(), 2u);
+}
+
+TEST(KvConnectEnqueueTest, SchedulesArePackedOrNot) {
+  const std::vector<uint32_t> schedule = {7, 3600000, 0, 100, 1};
+  EXPECT_EQ(
+      DecodedEnqueue(EnqueueOf(kV8Hi, 0, {}, schedule, true)).backoff_schedule,
+      schedule);
+  EXPECT_EQ(
+      DecodedEnqueue(EnqueueOf(kV8Hi, 0, {}, schedule, false)).backoff_schedule,
+      schedule);
+  // Both in one message: the intervals in order, as proto3 merges them.
+  std::string mixed = EnqueueOf(kV8Hi, 0, {}, {1, 2}, true);
+  {
+    pbf_writer enqueue(mixed);
+    enqueue.add_uint32(4, 3);
+  }
+  EXPECT_EQ(DecodedEnqueue(mixed).backoff_schedule,
+            (std::vector<uint32_t>{1, 2, 3}));
+}
+
+// The protocol cannot tell an empty schedule from none: both are Deno's
+// default, as denokv reads them.
+TEST(KvConnectEnqueueTest, AnEmptyScheduleIsDenosDefault) {
+  const std::vector<uint32_t> standard(kDefaultBackoffSchedule.begin(),
+                                       kDefaultBackoffSchedule.end());
+  EXPECT_EQ(DecodedEnqueue(EnqueueOf(kV8Hi)).backoff_schedule, standard);
+  std::string empty_packed = EnqueueOf(kV8Hi);
+  {
+    pbf_writer enqueue(empty_packed);
+    enqueue.add_bytes(4, "");
+  }
+  EXPECT_EQ(DecodedEnqueue(empty_packed).backoff_schedule, standard);
+}
+
+TEST(KvConnectEnqueueTest, DeadlinesBecomeDelays) {
+  const auto delay = [](int64_t deadline_ms) {
+    return DecodedEnqueue(EnqueueOf(kV8Hi, deadline_ms)).delay_ms;
+  };
+  EXPECT_EQ(delay(kNow + 1), 1);
+  EXPECT_EQ(delay(kNow - 1000), 0);  // past: due now
+  EXPECT_EQ(delay(1), 0);
+  EXPECT_EQ(delay(kNow + kMaxQueueDelayMs), kMaxQueueDelayMs);
+  // Up to a minute past the longest delay: the client's clock, clamped.
+  EXPECT_EQ(delay(kNow + kMaxQueueDelayMs + 60000), kMaxQueueDelayMs);
+  const std::string far = RefusalOf(
+      WriteOf({}, {}, {EnqueueOf(kV8Hi, kNow + kMaxQueueDelayMs + 60001)}));
+  EXPECT_EQ(far.rfind("invalid_delay: enqueues[0].deadline_ms is 2592060001 ms "
+                      "from now",
+                      0),
+            0u)
+      << far;
+  const std::string negative =
+      RefusalOf(WriteOf({}, {}, {EnqueueOf(kV8Hi, -1)}));
+  EXPECT_EQ(negative.rfind("invalid_delay: enqueues[0].deadline_ms is -1", 0),
+            0u)
+      << negative;
+}
+
+// Each bad enqueue refuses the write with its error code, naming the field.
+TEST(KvConnectEnqueueTest, BadEnqueuesAreRefused) {
+  const auto write = [](const std::string& enqueue) {
+    return WriteOf({}, {}, {enqueue});
+  };
+  // An enqueue of "hi" and one more field.
+  const auto with_field = [&](const std::function<void(pbf_writer*)>& add) {
+    std::string enqueue = EnqueueOf(kV8Hi);
+    {
+      pbf_writer writer(enqueue);
+      add(&writer);
+    }
+    return write(enqueue);
+  };
+  std::vector<std::string> eleven_keys;
+  for (char c = 'a'; c <= 'k'; ++c) {
+    eleven_keys.push_back(std::string("\x02") + c + '\0');
+  }
+  std::string enqueues_as_varint;
+  {
+    pbf_writer writer(enqueues_as_varint);
+    writer.add_uint32(3, 1);
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"invalid_key: enqueues[0].keys_if_undelivered[1]",
+       write(EnqueueOf(kV8Hi, 0, {kKeyK, "\x02k"}))},
+      {"invalid_key: enqueues[0].keys_if_undelivered[0] is empty",
+       write(EnqueueOf(kV8Hi, 0, {""}))},
+      {"key_too_large: enqueues[0].keys_if_undelivered[0]",
+       write(EnqueueOf(kV8Hi, 0, {"\x02" + std::string(2048, 'k') + '\0'}))},
+      {"too_many_undelivered_keys: enqueues[0]",
+       write(EnqueueOf(kV8Hi, 0, eleven_keys))},
+      {"invalid_backoff_schedule: enqueues[0]",
+       write(EnqueueOf(kV8Hi, 0, {}, {1, 2, 3, 4, 5, 6}, true))},
+      {"invalid_backoff_schedule: enqueues[0]",
+       write(EnqueueOf(kV8Hi, 0, {}, {1, 2, 3, 4, 5, 6}, false))},
+      {"invalid_backoff_schedule: enqueues[0].backoffSchedule[1] is 3600001",
+       write(EnqueueOf(kV8Hi, 0, {}, {1, 3600001}))},
+      // Past uint32: refused, not truncated to 5.
+      {"invalid_backoff_schedule: enqueues[0].backoffSchedule[0] is "
+       "4294967295",
+       with_field([](pbf_writer* enqueue) {
+         enqueue->add_uint64(4, (uint64_t{1} << 32) + 5);
+       })},
+      {"value_too_large: enqueues[0].payload",
+       write(EnqueueOf(V8String(16385)))},
+      {"invalid_request: enqueues[0].payload", write(EnqueueOf(""))},
+      {"invalid_request: enqueues[0].payload",
+       write(EnqueueOf("\xff\x0f\xee"))},
+      {"invalid_protobuf: enqueues[0].payload has wire type 0",
+       with_field([](pbf_writer* enqueue) { enqueue->add_uint32(1, 1); })},
+      {"invalid_protobuf: enqueues[0].deadline_ms has wire type 2",
+       with_field([](pbf_writer* enqueue) { enqueue->add_bytes(2, "1"); })},
+      {"invalid_protobuf: enqueues[0].keys_if_undelivered[0] has wire type 0",
+       with_field([](pbf_writer* enqueue) { enqueue->add_uint32(3, 1); })},
+      {"invalid_protobuf: enqueues[0].backoff_schedule has wire type 5",
+       with_field([](pbf_writer* enqueue) { enqueue->add_fixed32(4, 1); })},
+      // A packed varint cut short.
+      {"invalid_protobuf: the AtomicWrite is not valid protobuf",
+       with_field([](pbf_writer* enqueue) { enqueue->add_bytes(4, "\x80"); })},
+      {"invalid_protobuf: enqueues[0] has wire type 0", enqueues_as_varint},
+      {"too_many_enqueues: the write has more than 100 enqueues",
+       WriteOf({}, {},
+               std::vector<std::string>(kMaxEnqueuesPerCommit + 1,
+                                        EnqueueOf(kV8Hi)))},
+      // Enqueued values count toward the commit's bytes.
+      {"commit_too_large: ",
+       WriteOf({}, {},
+               std::vector<std::string>(60, EnqueueOf(V8String(14000))))},
+  };
+  for (const auto& [expected, body] : cases) {
+    const std::string refusal = RefusalOf(body);
+    EXPECT_EQ(refusal.rfind(expected, 0), 0u) << refusal;
+  }
+  // The limits themselves are accepted.
+  EXPECT_EQ(
+      DecodedEnqueue(
+          EnqueueOf(kV8Hi, 0, {eleven_keys.begin(), eleven_keys.begin() + 10}))
+          .keys_if_undelivered.size(),
+      10u);
+  EXPECT_EQ(
+      Decoded(std::vector<std::string>(kMaxEnqueuesPerCommit, EnqueueOf(kV8Hi)))
+          .enqueues.size(),
+      kMaxEnqueuesPerCommit);
+  // 16382 x's are 16384 bytes of JSON: the value limit.
+  EXPECT_EQ(DecodedEnqueue(EnqueueOf(V8String(16382))).value.size(), 16384u);
 }
 
 }  // namespace

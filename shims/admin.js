@@ -1,6 +1,6 @@
 // The operator's routes (docs/http-api.md, "Admin routes"), each behind the
 // admin token: create, list, describe, re-limit, rotate and delete stores,
-// and read a store's usage over time.
+// and read a store's usage over time and its queue.
 // A store's object decides first and the directory follows
 // (shims/directory.js), so no interleaving of admin calls on one store
 // brings a deleted store back or leaves two tokens working.
@@ -14,7 +14,7 @@ import { REGIONS } from './regions.js';
 import { TokenHash } from './token_hash.js';
 
 export const ADMIN_PREFIX = '/v1/admin/';
-const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(?:\/(token|usage))?$/;
+const STORE_PATH = /^\/v1\/admin\/stores\/([^/]+)(?:\/(token|usage|queue))?$/;
 const STORES_PER_PAGE = 50;
 
 /** The answer to an admin route, or null when `pathname` names none. */
@@ -33,6 +33,7 @@ export function adminRoute(request, env, pathname) {
   if (!TOKEN_PATTERN.test(id)) return admin(request, env, () => storeNotFound(id.slice(0, 40)));
   if (part === 'token') return allowOnly(request, ['POST']) ?? admin(request, env, () => rotateToken(env, id));
   if (part === 'usage') return allowOnly(request, ['GET']) ?? admin(request, env, () => storeUsage(env, id));
+  if (part === 'queue') return allowOnly(request, ['GET']) ?? admin(request, env, () => storeQueue(env, id));
   return allowOnly(request, ['GET', 'PATCH', 'DELETE']) ?? admin(request, env, () => {
     if (request.method === 'GET') return describeStore(env, id);
     if (request.method === 'PATCH') return updateLimits(request, env, id);
@@ -88,6 +89,14 @@ async function storeUsage(env, id) {
   const record = await storeRecord(env, id);
   const stats = record && await storeStats(env, id, record);
   return stats ? jsonResponse(200, stats) : storeNotFound(id);
+}
+
+// The store's queue (docs/queues.md, "Operator view").
+async function storeQueue(env, id) {
+  const record = await storeRecord(env, id);
+  if (!record) return storeNotFound(id);
+  const queue = await callOwn(storeObject(env, { id, region: record.region }), 'queue_stats', {});
+  return queue.status === 404 ? storeNotFound(id) : passThrough(queue);
 }
 
 async function updateLimits(request, env, id) {

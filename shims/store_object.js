@@ -1,7 +1,8 @@
 // The Durable Object of one store (and of the Worker's token directory):
 // hands each request to the wasm core inside one storage transaction, keeps
-// the store's watches (shims/watch_hub.js), and wakes itself with an alarm
-// to purge expired entries in bounded batches.
+// the store's watches (shims/watch_hub.js) and queue listeners
+// (shims/queue_hub.js), and wakes itself with an alarm to purge expired
+// entries in bounded batches and to deliver messages when they are due.
 //
 // Reads write nothing: the operations they cost are held here, in memory,
 // as the core's deferred count (worker/store.h), and written by the next
@@ -23,10 +24,15 @@ import { DurableObject } from 'cloudflare:workers';
 import coreModule from '../build/wasm/kv_core.wasm';
 import { CoreError, createCore } from './core.js';
 import { Faults } from './faults.js';
+import { QueueHub } from './queue_hub.js';
 import { FRAMES, SSE, WatchHub } from './watch_hub.js';
 
 const NOTHING = new Uint8Array(0);
 const WRITES = new Set(['set', 'delete', 'atomic', 'kvc_atomic_write']);
+// Writes that may enqueue messages, and the operator's views of the queue
+// (to which the object adds its listeners).
+const ENQUEUES = new Set(['atomic', 'kvc_atomic_write']);
+const QUEUE_VIEWS = new Set(['queue', 'queue_stats']);
 // A watch's operations (the first read, the later ones) and stream format,
 // for each wire format.
 const WATCH_WIRES = {
@@ -44,10 +50,12 @@ export function sharedCore() {
 
 export class KvStore extends DurableObject {
   #watches;
+  #listeners;
   #faults;
   #deferredOperations = 0; // charged, not yet written (worker/store.h)
   #stateRow = null; // the state row as storage holds it, or null: read it
   #foldScheduled = false; // an alarm is set for a time that folds them in time
+  #queueWake = null; // the earliest next due time the leases of one pump saw
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -57,6 +65,13 @@ export class KvStore extends DurableObject {
       lifetimeMs: limits.watchLifetimeMs,
       stallMs: limits.watchStallMs,
       heartbeatMs: limits.watchHeartbeatMs,
+    });
+    this.#listeners = new QueueHub({
+      maxListeners: limits.maxQueueListenersPerStore,
+      lifetimeMs: limits.watchLifetimeMs,
+      stallMs: limits.watchStallMs,
+      heartbeatMs: limits.watchHeartbeatMs,
+      lease: (max, visibilityMs) => this.#lease(max, visibilityMs),
     });
     this.#faults = new Faults(env);
     ctx.storage.transactionSync(() => core.migrate(ctx.storage.sql));
@@ -71,11 +86,33 @@ export class KvStore extends DurableObject {
    * rolled back).
    */
   async handle(operation, credential, body, idempotencyKey = '') {
-    const { status, body: json, quota, wakeAt, rows, replayed } = this.#run(operation, credential, body, idempotencyKey);
+    let { status, body: json, quota, wakeAt, rows, replayed } = this.#run(operation, credential, body, idempotencyKey);
     // A replayed answer applied nothing: no watch or alarm to update.
-    if (status === 200 && !replayed) await this.#afterCommit(operation, wakeAt, json);
+    if (status === 200 && !replayed) await this.#afterCommit(operation, wakeAt, json, body);
+    if (status === 200 && QUEUE_VIEWS.has(operation)) json = `${json.slice(0, -1)},"listeners":${this.#listeners.size}}`;
     await this.#scheduleFold();
     return { status, body: json, quota, rows, replayed };
+  }
+
+  /**
+   * RPC from the Worker: opens a queue listener, its body `{ concurrency,
+   * visibilityTimeout }` (docs/queues.md). Returns the error `{ status,
+   * body, quota }`, or `{ status: 200, stream, quota }`: server-sent events,
+   * a message each. At most maxQueueListenersPerStore are open at once.
+   */
+  async listen(credential, body) {
+    const refused = this.#listeners.refusal();
+    if (refused) return { ...refused, quota: null };
+    const window = this.#run('queue_listen', credential, body);
+    await this.#scheduleFold();
+    if (window.status !== 200) return window;
+    const { concurrency, visibilityTimeout } = JSON.parse(window.body);
+    const opened = this.#listeners.open({
+      credential: new Uint8Array(credential), concurrency, visibilityMs: visibilityTimeout,
+    });
+    if (opened.refused) return { ...opened.refused, quota: window.quota };
+    await this.#deliverMessages();
+    return { status: 200, stream: opened.stream, quota: window.quota };
   }
 
   /**
@@ -111,7 +148,9 @@ export class KvStore extends DurableObject {
     const result = this.#run('rotate', NOTHING, encoder.encode(JSON.stringify({ credential })));
     if (result.status === 200) {
       const current = hexToBytes(credential);
-      this.#watches.endWhere((watched) => !sameBytes(watched, current), invalidTokenBody());
+      const stale = (held) => !sameBytes(held, current);
+      this.#watches.endWhere(stale, invalidTokenBody());
+      this.#listeners.endWhere(stale, invalidTokenBody());
     }
     return result;
   }
@@ -122,6 +161,7 @@ export class KvStore extends DurableObject {
    */
   async destroy() {
     this.#watches.endAll(invalidTokenBody());
+    this.#listeners.endAll(invalidTokenBody());
     // Dropped before the erase too: a request let in while it is under way
     // reads the row from storage, as one before the row was held did.
     this.#stateRow = null;
@@ -167,8 +207,11 @@ export class KvStore extends DurableObject {
         if (!more) break;
         await scheduler.wait(0); // let waiting requests in between batches
       }
+      const queueWake = this.#pumpQueue();
+      if (queueWake !== null && (wakeAt === null || queueWake < wakeAt)) wakeAt = queueWake;
     } catch (error) {
-      console.error('writing the usage or purging expired entries failed; trying again later:', error);
+      console.error('writing the usage, purging expired entries or delivering messages failed; trying again later:',
+        error);
       wakeAt = Date.now() + limits.purgeRetryMs;
     }
     if (this.#deferredOperations > 0) {
@@ -179,14 +222,19 @@ export class KvStore extends DurableObject {
     if (wakeAt !== null) await this.ctx.storage.setAlarm(wakeAt);
   }
 
-  // After a successful request: updates watches and the purge alarm. Both
-  // are best effort: the request is saved, and a failure here is logged,
-  // never returned (the next write or alarm brings both up to date).
-  async #afterCommit(operation, wakeAt, json) {
+  // After a successful request: updates watches, hands new or freed
+  // messages to listeners, and sets the alarm. All best effort: the request
+  // is saved, and a failure here is logged, never returned (the next write
+  // or alarm brings them up to date).
+  async #afterCommit(operation, wakeAt, json, body) {
     try {
       if (this.#faults.take('after_commit_error')) throw new Error('injected failure after the commit');
       if (WRITES.has(operation)) this.#updateWatches();
+      if (operation === 'queue_settle') this.#settled(body, json);
       if (wakeAt !== null) await this.#wakeAt(wakeAt);
+      if ((ENQUEUES.has(operation) && this.#listeners.size > 0) || operation === 'queue_settle') {
+        await this.#deliverMessages();
+      }
     } catch (error) {
       console.error(`after ${operation} (saved: ${json.length} bytes answered), updating watches or the alarm failed:`, error);
     }
@@ -204,6 +252,43 @@ export class KvStore extends DurableObject {
     } catch (error) {
       console.error('scheduling the usage write failed; the next request tries again:', error);
     }
+  }
+
+  // Frees the listeners' hold on what a settle settled; a dead letter
+  // written is a change for the watches.
+  #settled(body, json) {
+    const { messages } = JSON.parse(new TextDecoder().decode(body));
+    this.#listeners.settled(messages);
+    if (JSON.parse(json).outcomes.includes('dead_lettered')) this.#updateWatches();
+  }
+
+  // Leases due messages to the listeners, and sets the alarm for the next
+  // due one (or lease deadline).
+  async #deliverMessages() {
+    const wakeAt = this.#pumpQueue();
+    if (wakeAt !== null) await this.#wakeAt(wakeAt);
+  }
+
+  // Runs the queue hub's pump; returns when a message is next due, or
+  // null. The directory object and a deleted store have no queue (404).
+  #pumpQueue() {
+    this.#queueWake = null;
+    this.#listeners.pump();
+    return this.#queueWake;
+  }
+
+  // The hub's lease: `max` due messages for `visibilityMs` each (max 0:
+  // only expired leases are processed). Returns the messages' texts.
+  #lease(max, visibilityMs) {
+    const request = max === 0 ? { max } : { max, visibilityTimeout: visibilityMs };
+    const result = this.#run('queue_lease', NOTHING, encoder.encode(JSON.stringify(request)));
+    if (result.status === 404) return [];
+    if (result.status !== 200) throw new Error(`leasing messages failed with ${result.status}: ${result.body}`);
+    const [first, ...messages] = result.body.split('\n');
+    const { deadLettered, nextWake } = JSON.parse(first);
+    if (deadLettered > 0) this.#updateWatches();
+    if (nextWake !== null && (this.#queueWake === null || nextWake < this.#queueWake)) this.#queueWake = nextWake;
+    return messages;
   }
 
   #updateWatches() {

@@ -18,6 +18,14 @@ export const STORE_ROUTES = {
   '/v1/count': ['POST', 'count'],
   '/v1/usage': ['GET', 'usage'],
   '/v1/watch': ['POST', 'watch'],
+  '/v1/queue': ['GET', 'queue'],
+  '/v1/queue/listen': ['POST', 'queue_listen'],
+  '/v1/queue/settle': ['POST', 'queue_settle'],
+};
+// Routes whose answer is a stream: the object's RPC for each.
+const STREAMS = {
+  watch: (object, tokenHash, body) => object.watch(tokenHash.bytes, body),
+  queue_listen: (object, tokenHash, body) => object.listen(tokenHash.bytes, body),
 };
 const NOTHING = new Uint8Array(0);
 
@@ -39,8 +47,8 @@ export async function storeRequest(request, env, operation) {
   // The writes take an Idempotency-Key; the core checks its form, and
   // refuses it on any other route.
   const idempotencyKey = request.headers.get('idempotency-key') ?? '';
-  const result = operation === 'watch'
-    ? await object.watch(tokenHash.bytes, body)
+  const result = Object.hasOwn(STREAMS, operation)
+    ? await STREAMS[operation](object, tokenHash, body)
     : await object.handle(operation, tokenHash.bytes, body, idempotencyKey);
   if (result.status === 401) return refuseStoreToken(request, env, tokenHash, result.body);
   const quota = rateLimitHeaders(result.quota);

@@ -1,7 +1,7 @@
 // The open watches of one store, each a stream in one of two formats:
 // server-sent events (docs/http-api.md, POST /v1/watch) or KV Connect's
-// frames (docs/kv-connect.md), kept in bounds so that idle or slow watchers
-// cannot make one write cost unbounded memory:
+// frames (docs/kv-connect.md), kept in bounds (shims/event_streams.js) so
+// that idle or slow watchers cannot make one write cost unbounded memory:
 // - at most `maxWatches` are open per store; one more is refused 429;
 // - each has at most one event in flight (plus its closing event). A change
 //   that arrives meanwhile is not queued: the watch is marked due, and when
@@ -9,15 +9,12 @@
 //   `changed` counted against the versions it last sent, so intermediate
 //   states are skipped but no change goes unreported (a KV Connect frame is
 //   sent when its bytes differ from the last one's);
-// - a write pending for `stallMs` aborts the watch, and every watch ends
-//   after `lifetimeMs`: the client reconnects in both cases;
-// - an idle watch is sent a keep-alive (a comment, or an empty frame) every
-//   `heartbeatMs`.
-//   The runtime does not tell a store that a client went away until it
-//   writes to the connection, so without it a dead watcher would hold its
-//   slot until the next change (or its lifetime): with it, the write fails
-//   or stalls, and the watch is gone within heartbeatMs + stallMs.
+// - a write pending for `stallMs` aborts the watch, every watch ends after
+//   `lifetimeMs` (the client reconnects in both cases), and an idle watch is
+//   sent a keep-alive (a comment, or an empty frame) every `heartbeatMs`.
 // Plain ESM without workerd imports, so that Node's tests run it as is.
+
+import { EventStreams } from './event_streams.js';
 
 const encoder = new TextEncoder();
 
@@ -57,34 +54,19 @@ export const FRAMES = {
 };
 
 export class WatchHub {
-  // Open watches: { credential, body, format, peek, last, writer, inFlight, due, lifetime }.
-  #watches = new Set();
+  // Open watches: { credential, body, format, peek, last, inFlight, due }
+  // and EventStreams' fields.
+  #streams;
   #maxWatches;
-  #lifetimeMs;
-  #stallMs;
-  #setTimer;
-  #clearTimer;
 
-  #heartbeatMs;
-
-  constructor({
-    maxWatches, lifetimeMs, stallMs, heartbeatMs,
-    setTimer = (run, ms) => setTimeout(run, ms), clearTimer = (timer) => clearTimeout(timer),
-  }) {
-    for (const [name, value] of Object.entries({ maxWatches, lifetimeMs, stallMs, heartbeatMs })) {
-      if (!(Number.isInteger(value) && value > 0)) throw new TypeError(`${name} must be a positive integer`);
-    }
+  constructor({ maxWatches, lifetimeMs, stallMs, heartbeatMs, setTimer, clearTimer }) {
+    this.#streams = new EventStreams({ max: maxWatches, lifetimeMs, stallMs, heartbeatMs, setTimer, clearTimer });
     this.#maxWatches = maxWatches;
-    this.#lifetimeMs = lifetimeMs;
-    this.#stallMs = stallMs;
-    this.#heartbeatMs = heartbeatMs;
-    this.#setTimer = setTimer;
-    this.#clearTimer = clearTimer;
   }
 
   /** How many watches are open. */
   get size() {
-    return this.#watches.size;
+    return this.#streams.size;
   }
 
   /**
@@ -93,7 +75,7 @@ export class WatchHub {
    * watch costs nothing.
    */
   refusal() {
-    if (this.#watches.size < this.#maxWatches) return null;
+    if (!this.#streams.full) return null;
     const message = `the store has ${this.#maxWatches} open watches; the limit is ${this.#maxWatches} open watches ` +
       'per store, counting every open watch of the store by any client; close a watch or wait for one to end';
     return { status: 429, body: JSON.stringify({ error: { code: 'too_many_watches', message } }) };
@@ -110,18 +92,13 @@ export class WatchHub {
   open({ credential, body, first, format = SSE, peek = 'peek' }) {
     const refused = this.refusal();
     if (refused) return { refused };
-    const { readable, writable } = new TransformStream();
-    const watch = {
-      credential, body, format, peek, last: null, writer: writable.getWriter(), inFlight: false, due: null,
-    };
-    this.#watches.add(watch);
-    watch.lifetime = this.#setTimer(() => this.#finish(watch,
-      format.end({ reason: 'lifetime', lifetimeMs: this.#lifetimeMs })), this.#lifetimeMs);
-    // A client that goes away makes writes fail: forget the watch then.
-    watch.writer.closed.catch(() => this.#forget(watch));
-    this.#keepAlive(watch);
+    const watch = { credential, body, format, peek, last: null, inFlight: false, due: null };
+    const stream = this.#streams.open(watch, {
+      keepAlive: format.keepAlive,
+      end: (lifetimeMs) => format.end({ reason: 'lifetime', lifetimeMs }),
+    });
     this.#deliver(watch, () => first);
-    return { stream: readable };
+    return { stream };
   }
 
   /**
@@ -131,7 +108,7 @@ export class WatchHub {
    * failing peek ends only its watch, and the commit stays a success.
    */
   update(peek) {
-    for (const watch of this.#watches) {
+    for (const watch of this.#streams) {
       if (watch.inFlight) watch.due = peek;
       else this.#deliver(watch, peek);
     }
@@ -144,8 +121,8 @@ export class WatchHub {
 
   /** Ends with an error carrying `errorBody` (JSON) the watches whose credential satisfies `predicate`. */
   endWhere(predicate, errorBody) {
-    for (const watch of this.#watches) {
-      if (predicate(watch.credential)) this.#finish(watch, watch.format.error(errorBody));
+    for (const watch of [...this.#streams]) {
+      if (predicate(watch.credential)) this.#streams.finish(watch, watch.format.error(errorBody));
     }
   }
 
@@ -156,7 +133,7 @@ export class WatchHub {
     try {
       const result = peek(watch);
       if (result.status !== 200) {
-        this.#finish(watch, watch.format.error(result.body));
+        this.#streams.finish(watch, watch.format.error(result.body));
         return;
       }
       const news = watch.format.event(result, watch.last);
@@ -165,7 +142,7 @@ export class WatchHub {
       event = news.bytes;
     } catch (error) {
       console.error('watch peek failed:', error);
-      this.#abort(watch, error);
+      this.#streams.abort(watch, error);
       return;
     }
     this.#send(watch, event);
@@ -175,58 +152,12 @@ export class WatchHub {
   // meanwhile is delivered when it settles.
   #send(watch, event) {
     watch.inFlight = true;
-    this.#write(watch, event).then(() => {
+    this.#streams.write(watch, event).then(() => {
       watch.inFlight = false;
       const { due } = watch;
       watch.due = null;
-      if (due !== null && this.#watches.has(watch)) this.#deliver(watch, due);
+      if (due !== null && this.#streams.has(watch)) this.#deliver(watch, due);
     }, () => {});
-  }
-
-  // Every heartbeatMs, a comment to a watch with nothing in flight.
-  #keepAlive(watch) {
-    watch.heartbeat = this.#setTimer(() => {
-      if (!this.#watches.has(watch)) return;
-      if (!watch.inFlight) this.#send(watch, watch.format.keepAlive);
-      this.#keepAlive(watch);
-    }, this.#heartbeatMs);
-  }
-
-  // Ends `watch` with a last event (bytes, or null for none), then closes
-  // its stream.
-  #finish(watch, event) {
-    if (!this.#forget(watch)) return;
-    if (event !== null) this.#write(watch, event).catch(() => {});
-    watch.writer.close().catch(() => {});
-  }
-
-  #abort(watch, reason) {
-    this.#forget(watch);
-    watch.writer.abort(reason).catch(() => {});
-  }
-
-  // Writes one event; one the reader does not take within `stallMs` ends
-  // the watch, as does a failed write.
-  async #write(watch, event) {
-    const stall = this.#setTimer(() => this.#abort(watch, new Error(`the watcher read nothing for ${this.#stallMs} ms`)),
-      this.#stallMs);
-    try {
-      await watch.writer.write(event);
-    } catch (error) {
-      this.#forget(watch);
-      throw error;
-    } finally {
-      this.#clearTimer(stall);
-    }
-  }
-
-  // Removes `watch` from the open ones; false if it was not open.
-  #forget(watch) {
-    if (!this.#watches.delete(watch)) return false;
-    this.#clearTimer(watch.lifetime);
-    this.#clearTimer(watch.heartbeat);
-    watch.due = null;
-    return true;
   }
 }
 

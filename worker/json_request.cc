@@ -330,6 +330,102 @@ Status DecodeMutation(const json::value& value, std::string_view what,
              : Status::OK();
 }
 
+// Reads an optional whole number from `min` to `max` into *out; anything
+// else fails with `code`, naming `what` and the range (`unit` after it).
+Status DecodeBoundedInteger(const json::object& object, std::string_view field,
+                            std::string_view what, int64_t min, int64_t max,
+                            std::string_view unit, Code code, int64_t* out) {
+  auto it = object.find(json::string_view(field.data(), field.size()));
+  if (it == object.end()) return Status::OK();
+  const json::value& value = it->value();
+  if (value.is_int64() && value.get_int64() >= min &&
+      value.get_int64() <= max) {
+    *out = value.get_int64();
+    return Status::OK();
+  }
+  return Status::Error(
+      code, FieldPath(what, field) + " must be a whole number from " +
+                std::to_string(min) + " to " + std::to_string(max) + Str(unit));
+}
+
+// Reads an optional array of keys into encoded keys, refusing more than
+// kMaxUndeliveredKeys before encoding any.
+Status DecodeUndeliveredKeys(const json::object& object, std::string_view what,
+                             std::vector<std::string>* keys) {
+  const json::array* array;
+  const std::string name = FieldPath(what, "keysIfUndelivered");
+  auto it = object.find("keysIfUndelivered");
+  if (it == object.end()) return Status::OK();
+  array = it->value().if_array();
+  if (array == nullptr)
+    return InvalidRequest(name + " must be an array of keys");
+  if (array->size() > kMaxUndeliveredKeys) {
+    return Status::Error(
+        Code::kTooManyUndeliveredKeys,
+        name + " has " + std::to_string(array->size()) + " keys; at most " +
+            std::to_string(kMaxUndeliveredKeys) + " are allowed");
+  }
+  keys->resize(array->size());
+  for (size_t i = 0; i < array->size(); ++i) {
+    KV_RETURN_IF_ERROR(EncodeKey((*array)[i], Indexed(name, i), &(*keys)[i]));
+  }
+  return Status::OK();
+}
+
+Status DecodeBackoffSchedule(const json::object& object, std::string_view what,
+                             std::vector<uint32_t>* schedule) {
+  auto it = object.find("backoffSchedule");
+  if (it == object.end()) return Status::OK();
+  const std::string name = FieldPath(what, "backoffSchedule");
+  const json::array* array = it->value().if_array();
+  if (array == nullptr || array->size() > kMaxBackoffIntervals) {
+    return Status::Error(Code::kInvalidBackoffSchedule,
+                         name + " must be an array of at most " +
+                             std::to_string(kMaxBackoffIntervals) +
+                             " intervals");
+  }
+  schedule->clear();
+  for (size_t i = 0; i < array->size(); ++i) {
+    const json::value& interval = (*array)[i];
+    if (!interval.is_int64() || interval.get_int64() < 0 ||
+        interval.get_int64() > kMaxBackoffIntervalMs) {
+      return Status::Error(Code::kInvalidBackoffSchedule,
+                           Indexed(name, i) +
+                               " must be a whole number of milliseconds from "
+                               "0 to " +
+                               std::to_string(kMaxBackoffIntervalMs) +
+                               " (1 hour)");
+    }
+    schedule->push_back(static_cast<uint32_t>(interval.get_int64()));
+  }
+  return Status::OK();
+}
+
+Status DecodeEnqueue(const json::value& value, std::string_view what,
+                     std::vector<std::string>* values, Enqueue* enqueue) {
+  const json::object* object;
+  KV_RETURN_IF_ERROR(AsObject(value, what, &object));
+  KV_RETURN_IF_ERROR(OnlyFields(
+      *object,
+      {"value", "valueType", "delay", "keysIfUndelivered", "backoffSchedule"},
+      what));
+  auto type = object->find("valueType");
+  if (type != object->end() && type->value() == "u64") {
+    return InvalidRequest(FieldPath(what, "valueType") +
+                          " must be \"json\" (the default), \"bytes\" or "
+                          "\"v8\": a message cannot be a u64 counter");
+  }
+  KV_RETURN_IF_ERROR(DecodeStoredValue(*object, what, values, &enqueue->value));
+  KV_RETURN_IF_ERROR(DecodeBoundedInteger(
+      *object, "delay", what, 0, kMaxQueueDelayMs, " milliseconds (30 days)",
+      Code::kInvalidDelay, &enqueue->delay_ms));
+  KV_RETURN_IF_ERROR(
+      DecodeUndeliveredKeys(*object, what, &enqueue->keys_if_undelivered));
+  KV_RETURN_IF_ERROR(
+      DecodeBackoffSchedule(*object, what, &enqueue->backoff_schedule));
+  return CheckEnqueue(*enqueue, what);
+}
+
 // Decodes the body of a one-key route: {"key": Key} plus `extra` fields,
 // its stored value, if any, into `values`.
 Status DecodeKeyBody(std::string_view body, json::monotonic_resource* resource,
@@ -520,16 +616,21 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
   json::monotonic_resource resource;
   json::value body_json;
   std::vector<std::string> values;
-  // Stored values are fields of the items of "mutations": level 3.
-  KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"checks", "mutations"},
-                               &body_json, 3, &values));
+  // Stored values are fields of the items of "mutations" and "enqueues":
+  // level 3.
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource,
+                               {"checks", "mutations", "enqueues"}, &body_json,
+                               3, &values));
   const json::object& object = body_json.get_object();
   const json::array* checks;
   const json::array* mutations;
+  const json::array* enqueues;
   KV_RETURN_IF_ERROR(BoundedArray(object, "checks", kMaxChecksPerCommit,
                                   Code::kTooManyChecks, &checks));
   KV_RETURN_IF_ERROR(BoundedArray(object, "mutations", kMaxMutationsPerCommit,
                                   Code::kTooManyMutations, &mutations));
+  KV_RETURN_IF_ERROR(BoundedArray(object, "enqueues", kMaxEnqueuesPerCommit,
+                                  Code::kTooManyEnqueues, &enqueues));
   request->checks.resize(checks->size());
   for (size_t i = 0; i < checks->size(); ++i) {
     KV_RETURN_IF_ERROR(
@@ -540,7 +641,84 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request) {
     KV_RETURN_IF_ERROR(DecodeMutation((*mutations)[i], Indexed("mutations", i),
                                       &values, &request->mutations[i]));
   }
+  request->enqueues.resize(enqueues->size());
+  for (size_t i = 0; i < enqueues->size(); ++i) {
+    KV_RETURN_IF_ERROR(DecodeEnqueue((*enqueues)[i], Indexed("enqueues", i),
+                                     &values, &request->enqueues[i]));
+  }
   return CheckCommitLimits(*request);
+}
+
+namespace {
+
+// {"<count_field>": n, "visibilityTimeout": ms}, both optional, n from
+// `min_count` to kMaxQueueConcurrency.
+Status DecodeQueueWindow(std::string_view body, std::string_view count_field,
+                         int64_t min_count, ListenRequest* request) {
+  json::monotonic_resource resource;
+  json::value body_json;
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource,
+                               {count_field, "visibilityTimeout"}, &body_json));
+  const json::object& object = body_json.get_object();
+  int64_t count = static_cast<int64_t>(request->concurrency);
+  KV_RETURN_IF_ERROR(
+      DecodeBoundedInteger(object, count_field, kTopLevel, min_count,
+                           static_cast<int64_t>(kMaxQueueConcurrency),
+                           " messages", Code::kInvalidQueueOption, &count));
+  request->concurrency = static_cast<size_t>(count);
+  return DecodeBoundedInteger(object, "visibilityTimeout", kTopLevel,
+                              kMinVisibilityTimeoutMs, kMaxVisibilityTimeoutMs,
+                              " milliseconds", Code::kInvalidQueueOption,
+                              &request->visibility_ms);
+}
+
+}  // namespace
+
+Status DecodeListen(std::string_view body, ListenRequest* request) {
+  return DecodeQueueWindow(body, "concurrency", 1, request);
+}
+
+Status DecodeLease(std::string_view body, ListenRequest* request) {
+  return DecodeQueueWindow(body, "max", 0, request);
+}
+
+Status DecodeSettle(std::string_view body, std::vector<Settle>* request) {
+  json::monotonic_resource resource;
+  json::value body_json;
+  KV_RETURN_IF_ERROR(ParseBody(body, &resource, {"messages"}, &body_json));
+  const json::array* messages;
+  KV_RETURN_IF_ERROR(BoundedArray(body_json.get_object(), "messages",
+                                  kMaxSettlesPerRequest,
+                                  Code::kInvalidQueueOption, &messages));
+  if (messages->empty()) {
+    return Status::Error(Code::kInvalidQueueOption,
+                         "messages is empty; a settle takes 1 to " +
+                             std::to_string(kMaxSettlesPerRequest));
+  }
+  request->resize(messages->size());
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const std::string what = Indexed("messages", i);
+    const json::object* object;
+    KV_RETURN_IF_ERROR(AsObject((*messages)[i], what, &object));
+    KV_RETURN_IF_ERROR(OnlyFields(*object, {"id", "delivery", "ok"}, what));
+    Settle& settle = (*request)[i];
+    for (auto [field, out] : {std::pair{"id", &settle.id},
+                              std::pair{"delivery", &settle.delivery}}) {
+      if (object->find(field) == object->end()) {
+        return InvalidRequest(FieldPath(what, field) + " is required");
+      }
+      KV_RETURN_IF_ERROR(DecodeBoundedInteger(*object, field, what, 1,
+                                              kMaxSafeInteger, "",
+                                              Code::kInvalidQueueOption, out));
+    }
+    auto ok = object->find("ok");
+    if (ok == object->end() || !ok->value().is_bool()) {
+      return InvalidRequest(FieldPath(what, "ok") +
+                            " must be true (handled) or false (failed)");
+    }
+    settle.ok = ok->value().get_bool();
+  }
+  return Status::OK();
 }
 
 Status DecodeList(std::string_view body, ListRequest* request) {

@@ -29,6 +29,11 @@ Status DecodeAtomic(std::string_view body, CommitRequest* request);
 Status DecodeList(std::string_view body, ListRequest* request);
 Status DecodeCount(std::string_view body, CountRequest* request);
 Status DecodeSettings(std::string_view body, SettingsRequest* request);
+// The queue's routes (docs/queues.md); DecodeLease reads the host's own
+// lease request, {"max": 0 to kMaxQueueConcurrency, "visibilityTimeout"}.
+Status DecodeListen(std::string_view body, ListenRequest* request);
+Status DecodeLease(std::string_view body, ListenRequest* request);
+Status DecodeSettle(std::string_view body, std::vector<Settle>* request);
 
 }  // namespace kv
 

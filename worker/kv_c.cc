@@ -82,6 +82,7 @@ const char* kv_limits_json(uint32_t* size) {
     add("watchLifetimeMs", kv::kWatchLifetimeMs);
     add("watchStallMs", kv::kWatchStallMs);
     add("watchHeartbeatMs", kv::kWatchHeartbeatMs);
+    add("maxQueueListenersPerStore", kv::kMaxQueueListenersPerStore);
     add("purgeBatchesPerAlarm", kv::kPurgeBatchesPerAlarm);
     add("purgeRetryMs", kv::kPurgeRetryMs);
     add("usageFoldIntervalMs", kv::kUsageFoldIntervalMs);

@@ -72,6 +72,20 @@ constexpr size_t kVersionstampSuffixBytes = 22;
 // Enqueued values and their keysIfUndelivered count toward kMaxCommitBytes.
 Status CheckCommitLimits(const CommitRequest& request);
 
+// A queue listener's window: the messages it holds unsettled at once, and
+// how long it has to settle each (its visibility timeout).
+struct ListenRequest {
+  size_t concurrency = kDefaultQueueConcurrency;
+  int64_t visibility_ms = kDefaultVisibilityTimeoutMs;
+};
+
+// A listener's answer for delivery `delivery` of message `id`.
+struct Settle {
+  int64_t id = 0;
+  int64_t delivery = 0;
+  bool ok = false;
+};
+
 // Checks an enqueue's options against Deno KV's limits (kv_limits.h):
 // the delay, the backoff schedule's length and intervals, and the count of
 // keysIfUndelivered. `what` names the enqueue in errors ("enqueues[2]").

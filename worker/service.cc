@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
 
@@ -301,6 +302,92 @@ Status Fold(Store* store, std::string_view, Response* response) {
   return Status::OK();
 }
 
+// The queue's operations (docs/queues.md).
+
+// {"concurrency":n,"visibilityTimeout":ms}: a listener's window, checked
+// before the host opens its stream.
+Status QueueListen(Store* store, std::string_view body, Response* response) {
+  KV_RETURN_IF_ERROR(store->RequireLive());
+  ListenRequest request;
+  KV_RETURN_IF_ERROR(DecodeListen(body, &request));
+  response->body =
+      "{\"concurrency\":" + std::to_string(request.concurrency) +
+      ",\"visibilityTimeout\":" + std::to_string(request.visibility_ms) + "}";
+  return Status::OK();
+}
+
+// The host's lease: a first line {"deadLettered":n,"nextWake":ms|null}, then
+// one line per message leased, {"id":n,"delivery":n,"attempt":n,"value":...}
+// (each a listener's event as it is).
+Status QueueLease(Store* store, std::string_view body, Response* response) {
+  ListenRequest request;
+  KV_RETURN_IF_ERROR(DecodeLease(body, &request));
+  Store::LeaseResult result;
+  KV_RETURN_IF_ERROR(store->LeaseMessages(request.concurrency,
+                                          request.visibility_ms, &result));
+  std::string& out = response->body;
+  out.append("{\"deadLettered\":" + std::to_string(result.dead_lettered) +
+             ",\"nextWake\":");
+  AppendOptional(result.next_wake_ms, &out);
+  out.push_back('}');
+  for (const Store::LeasedMessage& message : result.messages) {
+    out.append("\n{\"id\":" + std::to_string(message.id) +
+               ",\"delivery\":" + std::to_string(message.delivery) +
+               ",\"attempt\":" + std::to_string(message.failures));
+    AppendValue(message.value, &out);
+    out.push_back('}');
+  }
+  response->wake_at_ms = result.next_wake_ms;
+  return Status::OK();
+}
+
+// {"outcomes":["acked"|"retrying"|"dead_lettered"|"stale",...]}
+Status QueueSettle(Store* store, std::string_view body, Response* response) {
+  std::vector<Settle> request;
+  KV_RETURN_IF_ERROR(DecodeSettle(body, &request));
+  std::string& out = response->body;
+  out.append("{\"outcomes\":[");
+  for (size_t i = 0; i < request.size(); ++i) {
+    Store::Settlement settlement;
+    KV_RETURN_IF_ERROR(store->SettleMessage(request[i].id, request[i].delivery,
+                                            request[i].ok, &settlement,
+                                            &response->wake_at_ms));
+    if (i > 0) out.push_back(',');
+    out.append(settlement == Store::Settlement::kAcked      ? "\"acked\""
+               : settlement == Store::Settlement::kRetrying ? "\"retrying\""
+               : settlement == Store::Settlement::kDeadLettered
+                   ? "\"dead_lettered\""
+                   : "\"stale\"");
+  }
+  out.append("]}");
+  return Status::OK();
+}
+
+// The operator's view of the queue: {"depth":n,"ready":n,"delayed":n,
+// "inFlight":n,"oldestAgeMs":ms|null,"delivered":n,"retried":n,
+// "deadLettered":n} (the host adds its listeners).
+Status QueueStats(Store* store, std::string_view, Response* response) {
+  KV_RETURN_IF_ERROR(store->RequireLive());
+  Store::QueueStats stats;
+  KV_RETURN_IF_ERROR(store->ReadQueueStats(&stats));
+  std::optional<int64_t> oldest_age;
+  if (stats.oldest_enqueued_at_ms) {
+    oldest_age =
+        std::max<int64_t>(0, store->now_ms() - *stats.oldest_enqueued_at_ms);
+  }
+  std::string& out = response->body;
+  out.append("{\"depth\":" + std::to_string(stats.depth) +
+             ",\"ready\":" + std::to_string(stats.ready) +
+             ",\"delayed\":" + std::to_string(stats.delayed) +
+             ",\"inFlight\":" + std::to_string(stats.in_flight) +
+             ",\"oldestAgeMs\":");
+  AppendOptional(oldest_age, &out);
+  out.append(",\"delivered\":" + std::to_string(stats.delivered) +
+             ",\"retried\":" + std::to_string(stats.retried) +
+             ",\"deadLettered\":" + std::to_string(stats.dead_lettered) + "}");
+  return Status::OK();
+}
+
 // KV Connect's operations (kv_connect.h): protobuf in and out.
 Status ConnectRead(Store* store, const Request& request, Response* response) {
   return kv_connect::SnapshotRead(store, request.body, &response->body);
@@ -360,6 +447,9 @@ constexpr Operation kOperations[] = {
     {"list", true, Wire::kJson, WithBody<List>},
     {"count", true, Wire::kJson, WithBody<Count>},
     {"usage", true, Wire::kJson, WithBody<UsageWithDaily>},
+    {"queue", true, Wire::kJson, WithBody<QueueStats>},
+    {"queue_listen", true, Wire::kJson, WithBody<QueueListen>},
+    {"queue_settle", true, Wire::kJson, WithBody<QueueSettle>},
     {"kvc_snapshot_read", true, Wire::kProtobuf, ConnectRead},
     {"kvc_atomic_write", true, Wire::kProtobuf, ConnectWrite},
     // As "watch" and "peek": one frame of the stream.
@@ -378,6 +468,8 @@ constexpr Operation kOperations[] = {
     {"stats", false, Wire::kJson, WithBody<Stats>},
     {"purge", false, Wire::kJson, WithBody<Purge>},
     {"fold", false, Wire::kJson, WithBody<Fold>},
+    {"queue_lease", false, Wire::kJson, WithBody<QueueLease>},
+    {"queue_stats", false, Wire::kJson, WithBody<QueueStats>},
 };
 
 const Operation* FindOperation(std::string_view name) {

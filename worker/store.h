@@ -263,6 +263,8 @@ class Store {
   void ChargeRefusal();
 
   const StoreState& state() const { return state_; }
+  // The request's time, as Begin was given it.
+  int64_t now_ms() const { return now_ms_; }
   // Operations used this month: written plus deferred.
   uint64_t UsedOperations() const;
   std::optional<QuotaReport> Quota() const;

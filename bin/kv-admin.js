@@ -85,6 +85,17 @@ in your secret manager now; if it is lost, use rotate-token.`,
     positionals: ['ID'],
     run: showStore,
   },
+  queue: {
+    synopsis: 'queue ID',
+    summary: "show a store's queue: messages held, their age, deliveries",
+    details: `Shows the queue of store ID (docs/queues.md): the messages it holds
+(ready, delayed and in flight), the age of the oldest, the deliveries
+acknowledged, retried and dead-lettered since the store was created, and the
+listeners open now.`,
+    options: {},
+    positionals: ['ID'],
+    run: showQueue,
+  },
   limits: {
     synopsis: 'limits ID [--ops N|unlimited] [--storage BYTES|unlimited]',
     summary: "change a store's limits",
@@ -169,6 +180,22 @@ async function showStore({ id, api }) {
   return describeLines(await api('GET', `/v1/admin/stores/${id}`));
 }
 
+async function showQueue({ id, api }) {
+  const queue = await api('GET', `/v1/admin/stores/${id}/queue`);
+  return [
+    `Queue of store ${id}`,
+    `  depth          ${queue.depth} (every message held)`,
+    `  ready          ${queue.ready}`,
+    `  delayed        ${queue.delayed}`,
+    `  in flight      ${queue.inFlight}`,
+    `  oldest         ${queue.oldestAgeMs === null ? 'none' : `${ageText(queue.oldestAgeMs)} old`}`,
+    `  delivered      ${queue.delivered} (since the store was created)`,
+    `  retried        ${queue.retried}`,
+    `  dead-lettered  ${queue.deadLettered}`,
+    `  listeners      ${queue.listeners}`,
+  ];
+}
+
 async function changeLimits({ id, values, api }) {
   const limits = limitsFrom(values);
   if (!limits) throw new UsageError('limits needs --ops, --storage or both, e.g. kv-admin limits ID --ops 100000');
@@ -208,6 +235,18 @@ function limitLines(limits) {
     `  operations  ${limitText(limits.opsPerMonth)} per month`,
     `  storage     ${limitText(limits.storageBytes)} bytes`,
   ];
+}
+
+/** An age in ms as "850 ms", "5.2 s", "3 min 05 s", "2 h 03 min" or "4 d 02 h". */
+function ageText(ms) {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s`;
+  const units = [['d', 86_400], ['h', 3600], ['min', 60], ['s', 1]];
+  const seconds = Math.floor(ms / 1000);
+  const first = units.findIndex(([, size]) => seconds >= size);
+  const [[bigName, bigSize], [smallName, smallSize]] = units.slice(first, first + 2);
+  const small = Math.floor((seconds % bigSize) / smallSize);
+  return `${Math.floor(seconds / bigSize)} ${bigName} ${String(small).padStart(2, '0')} ${smallName}`;
 }
 
 function limitText(limit) {

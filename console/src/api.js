@@ -1,8 +1,10 @@
 // The console's only way to the service: the public HTTP API
 // (docs/http-api.md) on the page's own origin. The admin routes are called
 // with fetch; a store's routes through the project's own client (js/), as
-// any application calls them. A Connection runs every call under the
-// session: an expired session, or a token the API refuses, ends it.
+// any application calls them, but for the queue's figures (GET /v1/queue),
+// which the client does not cover: fetch too. A Connection runs every call
+// under the session: an expired session, or a token the API refuses, ends
+// it.
 
 import { connect } from '../../js/index.js';
 import { clearSession, readSession, writeSession } from './session.js';
@@ -37,7 +39,7 @@ export function errorText(error) {
   return error.code ? `${error.message} (${error.code})` : String(error.message ?? error);
 }
 
-async function adminFetch(token, method, path, body) {
+async function apiFetch(token, method, path, body) {
   let response;
   try {
     response = await fetch(path, {
@@ -79,7 +81,7 @@ export async function signIn({ kind, token, region }) {
   if (token === '') throw new Error('Paste a token first.');
   if (kind === 'operator') {
     try {
-      await adminFetch(token, 'GET', '/v1/admin/stores?limit=1');
+      await apiFetch(token, 'GET', '/v1/admin/stores?limit=1');
     } catch (error) {
       if (error.status === 401) throw new Error('Wrong token: this is not the admin token of this service (KV_ADMIN_TOKEN). A store\'s access token cannot sign in as the operator.');
       throw new Error(errorText(error));
@@ -116,7 +118,12 @@ export class Connection {
 
   /** Calls an admin route; resolves to its JSON. */
   admin(method, path, body) {
-    return this.run(() => adminFetch(this.#token, method, path, body));
+    return this.run(() => apiFetch(this.#token, method, path, body));
+  }
+
+  /** The signed-in store's queue figures (GET /v1/queue, docs/queues.md). */
+  queue() {
+    return this.run(() => apiFetch(this.#token, 'GET', '/v1/queue'));
   }
 
   /** Runs `work(kv)` with the store's client. */

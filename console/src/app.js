@@ -1,12 +1,13 @@
 // The console's shell: sign-in until a session is open, then the operator's
-// views (stores) or a store's views (keys, usage, export and import). A
-// store's token never sees the operator's views, and the API refuses it
-// the admin routes whatever the page does.
+// views (stores) or a store's views (keys, usage and queue, export and
+// import). A store's token never sees the operator's views, and the API
+// refuses it the admin routes whatever the page does.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Connection, NOTICES } from './api.js';
 import { html } from './html.js';
 import { KeysView } from './keys.js';
+import { QueuePanel } from './queue.js';
 import { readSession } from './session.js';
 import { SignIn } from './signin.js';
 import { StoresView } from './stores.js';
@@ -72,7 +73,8 @@ function StoreConsole({ connection, onSignOut }) {
   const tabs = [['keys', 'Keys'], ['usage', 'Usage'], ['transfer', 'Export / import']];
   return html`<${Shell} who=${`Store in ${connection.region}`} tabs=${tabs} tab=${tab} setTab=${setTab} onSignOut=${onSignOut}>
     ${tab === 'keys' && html`<${KeysView} connection=${connection} />`}
-    ${tab === 'usage' && html`<${StoreUsage} load=${() => connection.store((kv) => kv.usage())} />`}
+    ${tab === 'usage' && html`<${StoreUsage} load=${() => connection.store((kv) => kv.usage())} />
+      <${QueuePanel} load=${() => connection.queue()} />`}
     ${tab === 'transfer' && html`<${TransferView} connection=${connection} />`}
   <//>`;
 }

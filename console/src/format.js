@@ -29,16 +29,20 @@ export function formatDate(time) {
   return Number.isNaN(date.getTime()) ? String(time) : date.toISOString().slice(0, 10);
 }
 
-/** "in 5 minutes", "3 hours ago" */
-export function formatRelative(time, now = Date.now()) {
-  const seconds = Math.round((time - now) / 1000);
-  let value = Math.abs(seconds);
+/** "5 seconds", "3 hours": a span of `ms` in its largest whole unit. */
+export function formatDuration(ms) {
+  let value = Math.round(Math.abs(ms) / 1000);
   let unit = 'second';
   for (const [size, name] of [[60, 'minute'], [60, 'hour'], [24, 'day'], [365, 'year']]) {
     if (value < size) break;
     value = Math.floor(value / size);
     unit = name;
   }
-  const text = `${value} ${unit}${value === 1 ? '' : 's'}`;
-  return seconds >= 0 ? `in ${text}` : `${text} ago`;
+  return `${value} ${unit}${value === 1 ? '' : 's'}`;
+}
+
+/** "in 5 minutes", "3 hours ago" */
+export function formatRelative(time, now = Date.now()) {
+  const text = formatDuration(time - now);
+  return time - now >= -500 ? `in ${text}` : `${text} ago`;
 }

@@ -1,13 +1,15 @@
 // The operator's views: the stores with their usage against their limits,
 // a new store (its token shown once), and one store's details: usage over
-// time, limits, a token rotation (the new token shown once) and deletion
-// behind a typed confirmation. Only the admin routes of docs/http-api.md.
+// time, its queue, limits, a token rotation (the new token shown once) and
+// deletion behind a typed confirmation. Only the admin routes of
+// docs/http-api.md.
 
 import { useEffect, useState } from 'preact/hooks';
 import { REGIONS } from '../../shims/regions.js';
 import { errorText, SessionEnded } from './api.js';
 import { formatBytes, formatCount, formatDate, formatTime } from './format.js';
 import { html } from './html.js';
+import { QueuePanel } from './queue.js';
 import { StoreUsage } from './usage.js';
 import { ErrorLine, ShownOnce, UsageBar } from './widgets.js';
 
@@ -164,6 +166,7 @@ function StoreDetail({ connection, id, onBack }) {
     <p>Region <strong>${store.region}</strong>, created ${formatTime(store.createdAt)}.</p>
     ${token && html`<${ShownOnce} title="New access token" token=${token} onDone=${() => setToken(null)} />`}
     <${StoreUsage} key=${version} load=${() => connection.admin('GET', `/v1/admin/stores/${id}/usage`)} />
+    <${QueuePanel} key=${version} load=${() => connection.admin('GET', `/v1/admin/stores/${id}/queue`)} />
     <${LimitsForm} connection=${connection} store=${store} onChanged=${(answer) => {
       setStore({ ...store, limits: answer.limits, usage: answer.usage });
       setVersion(version + 1);

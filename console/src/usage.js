@@ -4,24 +4,14 @@
 
 import uPlot from 'uplot';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { errorText, SessionEnded } from './api.js';
+import { errorText } from './api.js';
 import { formatBytes, formatCount, formatTime } from './format.js';
 import { html } from './html.js';
-import { UsageBar } from './widgets.js';
+import { UsageBar, useLoaded } from './widgets.js';
 
 /** Loads `{ limits, usage, daily }` with `load()` and shows it. */
 export function StoreUsage({ load }) {
-  const [state, setState] = useState({ loading: true });
-  useEffect(() => {
-    let live = true;
-    load().then(
-      (answer) => live && setState({ answer }),
-      (error) => live && !(error instanceof SessionEnded) && setState({ error }),
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
+  const state = useLoaded(load);
   if (state.loading) return html`<p class="muted">Loading usage…</p>`;
   if (state.error) return html`<p class="error" role="alert">${errorText(state.error)}</p>`;
   const { limits, usage, daily = [] } = state.answer;

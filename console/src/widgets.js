@@ -1,9 +1,10 @@
 // Small pieces shared by the views. Every key part and value is a text
 // child: Preact sets it as text, so markup in a key or value stays text.
 
+import { useEffect, useState } from 'preact/hooks';
 import { formatBytes, formatCount } from './format.js';
 import { html } from './html.js';
-import { errorText } from './api.js';
+import { errorText, SessionEnded } from './api.js';
 import { partText, partType } from './keyparts.js';
 
 /** One key part, with its type. `onClick` makes it a button. */
@@ -15,6 +16,26 @@ export function KeyPart({ part, onClick, title }) {
   return onClick
     ? html`<button type="button" class=${`part part-${type}`} title=${label} onClick=${onClick}>${body}</button>`
     : html`<span class=${`part part-${type}`} title=${label}>${body}</span>`;
+}
+
+/**
+ * Calls `load()` once, when the view opens: `{ loading: true }`, then
+ * `{ answer }` or `{ error }` (no error once the session ended: the console
+ * is back at sign-in then). A view reloads by being given a new `key`.
+ */
+export function useLoaded(load) {
+  const [state, setState] = useState({ loading: true });
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (answer) => live && setState({ answer }),
+      (error) => live && !(error instanceof SessionEnded) && setState({ error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return state;
 }
 
 export function ErrorLine({ error }) {

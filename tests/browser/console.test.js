@@ -425,6 +425,34 @@ test('the usage chart draws the last 30 days for the store and for the operator'
   await page.locator('table.daily tr', { hasText: today }).waitFor({ state: 'attached' });
 });
 
+test('the queue panel shows the messages a store holds, to the store and to the operator', async (t) => {
+  const { store } = await newStore();
+  const enqueued = await call(emulator.url, '/v1/atomic', {
+    token: store.accessToken,
+    body: { enqueues: [{ value: 1, delay: 60_000 }, { value: 2, delay: 60_000 }] },
+  });
+  assert.equal(enqueued.status, 200, JSON.stringify(enqueued.body));
+  const figure = (page, name) => page.getByRole('region', { name: 'queue' }).locator(`dd[data-figure="${name}"]`);
+  const page = await openConsole(t);
+  await signInStore(page, store);
+  await page.getByRole('button', { name: 'Usage', exact: true }).click();
+  await figure(page, 'depth').waitFor();
+  assert.equal(await figure(page, 'depth').textContent(), '2');
+  assert.equal(await figure(page, 'delayed').textContent(), '2');
+  assert.equal(await figure(page, 'ready').textContent(), '0');
+  assert.match(await figure(page, 'oldestAgeMs').textContent(), /^\d+ seconds?$/);
+  await signOut(page);
+
+  await signInOperator(page);
+  await page.locator(`tr[data-store="${store.id}"] button`).click();
+  await figure(page, 'depth').waitFor();
+  assert.equal(await figure(page, 'depth').textContent(), '2');
+  assert.equal(await figure(page, 'delayed').textContent(), '2');
+  assert.equal(await figure(page, 'listeners').textContent(), '0');
+  await page.getByRole('region', { name: 'queue' }).scrollIntoViewIfNeeded();
+  await shot(page, 'queue');
+});
+
 test('export a store as NDJSON and import it into another: the entries round-trip', async (t) => {
   const { store: from, kv: source } = await newStore();
   const { store: into, kv: target } = await newStore();

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { call, sharedEmulator } from '../helpers.js';
+import { call, createStore, sharedEmulator } from '../helpers.js';
 
 const CLI = fileURLToPath(new URL('../../bin/kv-admin.js', import.meta.url));
 // A failsafe only: a workerd that stops answering fails the suite instead of hanging it.
@@ -64,7 +64,7 @@ describe('help and usage errors (exit 2, nothing sent)', SUITE, () => {
   test('--help lists every command; each command has its own help', async () => {
     const help = await kvAdmin(['--help']);
     assertExit(help, 0);
-    for (const command of ['create', 'list', 'show', 'limits', 'rotate-token', 'delete']) {
+    for (const command of ['create', 'list', 'show', 'queue', 'limits', 'rotate-token', 'delete']) {
       assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'), command);
     }
     assert.match(help.stdout, /KV_ENDPOINT/);
@@ -98,6 +98,8 @@ describe('help and usage errors (exit 2, nothing sent)', SUITE, () => {
       [['show'], {}, /needs the store ID/],
       [['show', 'nope'], {}, /store ID is a UUID/],
       [['show', id, 'extra'], {}, /unexpected argument "extra"/],
+      [['queue'], {}, /needs the store ID/],
+      [['queue', 'nope'], {}, /store ID is a UUID/],
       [['limits', id], {}, /--ops, --storage or both/],
       [['list', '--limit', '0'], {}, /--limit must be a whole number from 1 to 1000/],
       [['list', '--frobnicate'], {}, /unknown option --frobnicate/],
@@ -247,6 +249,50 @@ describe('managing a store', SUITE, () => {
     const unreachable = await kvAdmin(['list'], { KV_ENDPOINT: 'http://127.0.0.1:9' });
     assertExit(unreachable, 1);
     assert.match(unreachable.stderr, /could not reach the service at http:\/\/127\.0\.0\.1:9/);
+  });
+});
+
+describe("a store's queue", SUITE, () => {
+  test('queue shows the messages held, delayed and ready, and the counts', async () => {
+    const store = await createStore(emulator);
+    const enqueued = await call(emulator.url, '/v1/atomic', {
+      token: store.accessToken,
+      body: { enqueues: [{ value: 1, delay: 60_000 }] },
+    });
+    assert.equal(enqueued.status, 200, JSON.stringify(enqueued.body));
+    assert.equal(enqueued.body.ok, true);
+
+    const shown = await kvAdmin(['queue', store.id]);
+    assertExit(shown, 0);
+    assert.match(shown.stdout, new RegExp(`^Queue of store ${store.id}$`, 'm'));
+    assert.match(shown.stdout, /^ {2}depth +1 /m);
+    assert.match(shown.stdout, /^ {2}ready +0$/m);
+    assert.match(shown.stdout, /^ {2}delayed +1$/m);
+    assert.match(shown.stdout, /^ {2}in flight +0$/m);
+    assert.match(shown.stdout, /^ {2}oldest +\d+(\.\d)? (ms|s) old$/m);
+    for (const label of ['delivered', 'retried', 'dead-lettered', 'listeners']) {
+      assert.match(shown.stdout, new RegExp(`^ {2}${label} +0\\b`, 'm'), label);
+    }
+
+    // --json: the API's answer.
+    const json = await kvAdmin(['queue', store.id, '--json']);
+    assertExit(json, 0);
+    const figures = JSON.parse(json.stdout);
+    const { oldestAgeMs, ...counts } = figures;
+    assert.deepEqual(counts, { depth: 1, ready: 0, delayed: 1, inFlight: 0, delivered: 0, retried: 0, deadLettered: 0, listeners: 0 });
+    assert.ok(Number.isSafeInteger(oldestAgeMs) && oldestAgeMs >= 0, `oldestAgeMs ${oldestAgeMs}`);
+
+    // A store with an empty queue has no oldest message.
+    const empty = await createStore(emulator);
+    const none = await kvAdmin(['queue', empty.id]);
+    assertExit(none, 0);
+    assert.match(none.stdout, /^ {2}depth +0 /m);
+    assert.match(none.stdout, /^ {2}oldest +none$/m);
+
+    // An unknown store: the service's refusal, exit 1.
+    const unknown = await kvAdmin(['queue', randomUUID()]);
+    assertExit(unknown, 1);
+    assert.match(unknown.stderr, /store_not_found \(404\)/);
   });
 });
 

@@ -445,9 +445,13 @@ TEST_F(KvConnectTest, OperationsCostWhatTheirJsonTwinsCost) {
   }
   Call("kvc_watch", watch);
   EXPECT_EQ(used(), start + 7);
+  // A write of a mutation and two enqueues: 3, as an atomic commit.
+  Write(WriteOf({MutationOf(kKeyK, 2)}, {},
+                {EnqueueOf(kV8Hi), EnqueueOf(kV8ObjectA1)}));
+  EXPECT_EQ(used(), start + 10);
   // A refused request: 1, as a refused JSON request.
   Call("kvc_atomic_write", "\x12\x7f");
-  EXPECT_EQ(used(), start + 8);
+  EXPECT_EQ(used(), start + 11);
 }
 
 TEST_F(KvConnectTest, ANegativeZeroKeyPartIsRefusedAsNotCanonical) {

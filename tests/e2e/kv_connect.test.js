@@ -397,6 +397,8 @@ describe('the Deno CLI', () => {
     assert.deepEqual(stamped.keys, [[['vs', stamped.result.versionstamp], 'stamped', stamped.result.versionstamp]],
       'the key\'s last part is the commit\'s versionstamp');
 
+    // The CLI's own refusal, before sending (@deno/kv's enqueues:
+    // kv_connect_queue.test.js).
     assert.match(lineOf(run, 'enqueue').error, /Enqueue operations are not supported in KV Connect/);
 
     // What Deno wrote, through the JSON API: the same values, and `version`
@@ -477,7 +479,7 @@ describe('the Deno CLI', () => {
 });
 
 describe('@deno/kv in Node', () => {
-  test('set, get, list, atomic, KvU64, delete, values beyond JSON, watch, and enqueue refused', async () => {
+  test('set, get, list, atomic, KvU64, delete, values beyond JSON, watch (enqueue: kv_connect_queue.test.js)', async () => {
     const store = await createStore(emulator);
     const kv = await openKv(kvConnectUrl(), { accessToken: store.accessToken });
     try {
@@ -578,14 +580,6 @@ describe('@deno/kv in Node', () => {
       } finally {
         await reader.cancel();
       }
-
-      await assert.rejects(kv.enqueue({ job: 1 }), (error) => {
-        assert.match(error.message, /\b400\b/);
-        assert.match(error.message, /enqueue is not supported.*queues/);
-        return true;
-      });
-      await assert.rejects(kv.atomic().set(['withEnqueue'], 1).enqueue('job').commit(), /queues/);
-      assert.equal((await kv.get(['withEnqueue'])).value, null, 'a commit with an enqueue writes nothing');
     } finally {
       kv.close();
     }
@@ -860,8 +854,12 @@ describe('malformed KV Connect requests', () => {
       })), /^invalid_request: mutations\[1\]\.value is a KvU64 \(VE_LE64\) of 7 bytes; it must be 8/],
       ['a set with no value', message(valid('novalue1'), mutation({ key: keyBytes('bad', 'novalue2') })),
         /^invalid_request: mutations\[1\] has no value/],
-      ['an enqueue', message(valid('enqueue'), lengthDelimited(3, lengthDelimited(1, v8String('job')))),
-        /^invalid_request: enqueue is not supported: this store has no queues/],
+      ['an enqueue 31 days ahead', message(valid('enqueue1'), lengthDelimited(3, [
+        ...lengthDelimited(1, v8String('job')), ...varintField(2, Date.now() + 31 * 86_400_000),
+      ])), /^invalid_delay: enqueues\[0\]\.deadline_ms is \d+ ms from now; the longest delay is 2592000000 ms/],
+      ['an enqueue\'s key not canonical', message(valid('enqueue2'), lengthDelimited(3, [
+        ...lengthDelimited(1, v8String('job')), ...lengthDelimited(3, [0x02, 0x6b]),
+      ])), /^invalid_key: enqueues\[0\]\.keys_if_undelivered\[0\] is not a key/],
     ];
     for (const [what, body, pattern] of writes) {
       const answer = await write(body);

@@ -82,3 +82,45 @@ export async function connectNewStore(emulator, limits = undefined) {
   const kv = connect({ accessToken: store.accessToken, region: store.region, endpoint: emulator.url });
   return { kv, store };
 }
+
+/**
+ * A queue listener read by hand (POST /v1/queue/listen, docs/queues.md):
+ * next() resolves with its next event `{ event, data }` (`closed` when the
+ * stream ends), message() with the next message plus its arrival time `at`,
+ * failing on any other event.
+ */
+export async function openQueueListener(url, token, window = {}) {
+  const response = await fetch(`${url}/v1/queue/listen`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(window),
+  });
+  if (response.status !== 200) throw new Error(`listen answered ${response.status}: ${await response.text()}`);
+  if (!/^text\/event-stream/.test(response.headers.get('content-type'))) throw new Error('listen answered no event stream');
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  return {
+    async next() {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (block.startsWith(':')) continue; // keep-alive
+          const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+          return { event, data: JSON.parse(/^data: (.*)$/m.exec(block)[1]) };
+        }
+        const { done, value } = await reader.read();
+        if (done) return { event: 'closed', data: null };
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+    async message() {
+      const { event, data } = await this.next();
+      if (event !== 'message') throw new Error(`a message was due, not ${event} ${JSON.stringify(data)}`);
+      return { ...data, at: Date.now() };
+    },
+    close: () => reader.cancel().catch(() => {}),
+  };
+}

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, createStore, sharedEmulator } from '../helpers.js';
+import { call, createStore, openQueueListener, sharedEmulator } from '../helpers.js';
 
 let emulator;
 before(async () => {
@@ -22,43 +22,7 @@ async function newStore(limits = UNLIMITED) {
   return { ...store, request, queue: async () => (await request('/v1/queue', undefined, 'GET')).body };
 }
 
-// A listener read by hand: next() resolves with its next event { event, data }.
-async function listen(store, window = {}) {
-  const response = await fetch(`${emulator.url}/v1/queue/listen`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${store.accessToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(window),
-  });
-  assert.equal(response.status, 200, `listen: ${response.status}`);
-  assert.match(response.headers.get('content-type'), /^text\/event-stream/);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return {
-    async next() {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (block.startsWith(':')) continue; // keep-alive
-          const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-          const data = JSON.parse(/^data: (.*)$/m.exec(block)[1]);
-          return { event, data };
-        }
-        const { done, value } = await reader.read();
-        if (done) return { event: 'closed', data: null };
-        buffer += decoder.decode(value, { stream: true });
-      }
-    },
-    async message() {
-      const { event, data } = await this.next();
-      assert.equal(event, 'message', `a message, not ${event} ${JSON.stringify(data)}`);
-      return { ...data, at: Date.now() };
-    },
-    close: () => reader.cancel().catch(() => {}),
-  };
-}
+const listen = (store, window) => openQueueListener(emulator.url, store.accessToken, window);
 
 const settle = (store, messages, ok = true) => store.request('/v1/queue/settle', {
   messages: messages.map(({ id, delivery }) => ({ id, delivery, ok })),

@@ -29,9 +29,14 @@
 //   alarm, then reads killed before their fold: after the restart the count
 //   holds every folded operation, and lost at most the last interval's reads,
 //   never counting one twice.
+// - queue: 1,000 messages enqueued (some delayed), a kill before any is
+//   delivered, then listeners acknowledging them and a kill while handlers
+//   run. After each restart the listeners reconnect; in the end every
+//   message was delivered at least once (duplicates counted and printed),
+//   the queue is empty and no message went to its dead letter.
 //
-// `node tests/crash/durability.js [writes] [rotation] [purge] [usage]` runs
-// only the scenarios named (default: all four, in that order). KV_CRASH_ROUNDS
+// `node tests/crash/durability.js [writes] [rotation] [purge] [usage] [queue]`
+// runs only the scenarios named (default: all five, in that order). KV_CRASH_ROUNDS
 // (default 6) sets the number of kills of the writes scenario,
 // KV_TEST_SEED the random seed (printed, to replay a run).
 
@@ -46,7 +51,7 @@ import { test } from 'node:test';
 import { connect, KvError } from '@own3d/kv';
 import { buildWasm } from '../../scripts/build.js';
 import { freePort, startEmulator } from '../../scripts/emulator.js';
-import { createStore } from '../helpers.js';
+import { createStore, openQueueListener } from '../helpers.js';
 import { idempotent, isUnknownOutcome } from '../reliability/outcomes.js';
 import { seededRandom, testSeed } from '../reliability/random.js';
 
@@ -56,7 +61,7 @@ const ACCOUNTS = 10;
 const INITIAL_BALANCE = 1_000;
 const KILL_AFTER_MS = [500, 3_000]; // the kill comes at a random moment in this window of load
 
-const SCENARIOS = ['writes', 'rotation', 'purge', 'usage'];
+const SCENARIOS = ['writes', 'rotation', 'purge', 'usage', 'queue'];
 const CHOSEN = process.argv.slice(2);
 for (const name of CHOSEN) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario "${name}"; the scenarios are ${SCENARIOS.join(', ')}`);
@@ -748,5 +753,106 @@ test('a SIGKILL loses at most the reads of one fold interval from the usage coun
     // Counting goes on from the written count.
     await kv.get(['counted', 0]);
     assert.equal(await used(kv), after + 1);
+  });
+});
+
+// ---- Queue ----
+
+const QUEUE_MESSAGES = 1_000;
+const QUEUE_DELAYED = 200; // of them, due 3 to 5 s after their enqueue: across the first kill
+const QUEUE_LISTENERS = 2;
+const QUEUE_WINDOW = { concurrency: 8, visibilityTimeout: 2_000 };
+const QUEUE_HANDLER_MS = 5; // a handler's work before it acknowledges
+const QUEUE_KILL_AFTER_ACKS = 300; // the second kill, while handlers run
+const QUEUE_DRAIN_LIMIT_MS = 90_000;
+
+test(`${QUEUE_MESSAGES} queued messages are each delivered at least once through two SIGKILLs`,
+  { timeout: 4 * 60_000, skip: skipUnlessChosen('queue') }, async () => {
+  buildWasm();
+  await withCrashHarness(async (harness) => {
+    let { url } = await harness.start();
+    const store = await createStore({ url, adminToken: harness.adminToken }, 'eu-central-1',
+      { opsPerMonth: null, storageBytes: null });
+    const request = async (path, body, method = 'POST') => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${store.accessToken}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+      return response.json();
+    };
+    // Enough retries for every kill to cost a delivery or two.
+    const backoffSchedule = [100, 200, 400, 800, 1_600];
+    for (let first = 0; first < QUEUE_MESSAGES; first += 100) {
+      const enqueues = [];
+      for (let n = first; n < first + 100; n++) {
+        const delay = n < QUEUE_DELAYED ? 3_000 + (n % 20) * 100 : 0;
+        enqueues.push({ value: { n }, delay, backoffSchedule, keysIfUndelivered: [['dead', n]] });
+      }
+      assert.equal((await request('/v1/atomic', { enqueues })).ok, true);
+    }
+    assert.equal((await request('/v1/queue', undefined, 'GET')).depth, QUEUE_MESSAGES);
+    // Between enqueue and delivery: no listener has seen a message yet.
+    await harness.kill();
+    ({ url } = await harness.start());
+    assert.equal((await request('/v1/queue', undefined, 'GET')).depth, QUEUE_MESSAGES, 'every message survived the kill');
+
+    const deliveries = new Map(); // n -> times delivered
+    let acked = 0;
+    // Listeners that handle and acknowledge until their stream ends (the kill).
+    const runListeners = () => Promise.all(Array.from({ length: QUEUE_LISTENERS }, async () => {
+      let listener;
+      try {
+        listener = await openQueueListener(url, store.accessToken, QUEUE_WINDOW);
+      } catch {
+        return; // the emulator went down first
+      }
+      const handlers = [];
+      for (;;) {
+        const { event, data } = await listener.next().catch(() => ({ event: 'closed' }));
+        if (event !== 'message') break;
+        deliveries.set(data.value.n, (deliveries.get(data.value.n) ?? 0) + 1);
+        handlers.push((async () => {
+          await sleep(QUEUE_HANDLER_MS);
+          const { outcomes } = await request('/v1/queue/settle', { messages: [{ id: data.id, delivery: data.delivery, ok: true }] });
+          if (outcomes[0] === 'acked') acked++;
+        })().catch(() => {})); // a settle the kill cut: the message comes back
+      }
+      listener.close();
+      await Promise.all(handlers);
+    }));
+
+    const firstRun = runListeners();
+    while (acked < QUEUE_KILL_AFTER_ACKS) await sleep(10);
+    const ackedAtKill = acked;
+    await harness.kill();
+    await firstRun;
+    ({ url } = await harness.start());
+    const restarted = Date.now();
+    const secondRun = runListeners();
+    let queue;
+    for (;;) {
+      queue = await request('/v1/queue', undefined, 'GET');
+      if (queue.depth === 0 && deliveries.size === QUEUE_MESSAGES) break;
+      assert.ok(Date.now() - restarted < QUEUE_DRAIN_LIMIT_MS,
+        `the queue drained within ${QUEUE_DRAIN_LIMIT_MS / 1000} s: ${queue.depth} held, ${deliveries.size} seen`);
+      await sleep(200);
+    }
+    const drainedAfter = Date.now() - restarted;
+    await harness.kill(); // ends the listeners
+    await secondRun;
+    ({ url } = await harness.start());
+    const missing = Array.from({ length: QUEUE_MESSAGES }, (_, n) => n).filter((n) => !deliveries.has(n));
+    assert.deepEqual(missing, [], 'every message was delivered at least once');
+    const duplicates = [...deliveries.values()].reduce((sum, times) => sum + times - 1, 0);
+    const { entries } = await request('/v1/list', { prefix: ['dead'], limit: 10 });
+    assert.deepEqual(entries, [], 'no message ran out of retries');
+    queue = await request('/v1/queue', undefined, 'GET');
+    assert.equal(queue.depth, 0);
+    assert.equal(queue.deadLettered, 0);
+    console.log(`# queue: ${QUEUE_MESSAGES} messages (${QUEUE_DELAYED} delayed) enqueued, killed before any delivery; ` +
+      `${ackedAtKill} acknowledged when the second kill came mid-handlers; all ${QUEUE_MESSAGES} delivered at least once ` +
+      `(${duplicates} duplicate deliveries, ${queue.retried} retries counted), the queue empty ${drainedAfter} ms after the restart`);
   });
 });

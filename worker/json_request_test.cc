@@ -194,6 +194,79 @@ TEST(RequestTest, ExpireInIsAPositiveWholeNumberOfMilliseconds) {
       Code::kInvalidExpiry);
 }
 
+TEST(RequestTest, DecodesEnqueuesWithDenoDefaults) {
+  CommitRequest request;
+  ASSERT_TRUE(DecodeAtomic(R"({"enqueues":[{"value":{"a":[1,2]}},)"
+                           R"({"value":"x","delay":2592000000,)"
+                           R"("keysIfUndelivered":[["dead",1]],)"
+                           R"("backoffSchedule":[]}]})",
+                           &request)
+                  .ok());
+  ASSERT_EQ(request.enqueues.size(), 2u);
+  EXPECT_EQ(request.enqueues[0].value, R"({"a":[1,2]})");
+  EXPECT_EQ(request.enqueues[0].delay_ms, 0);
+  EXPECT_TRUE(request.enqueues[0].keys_if_undelivered.empty());
+  EXPECT_EQ(request.enqueues[0].backoff_schedule,
+            (std::vector<uint32_t>{100, 1000, 5000, 30000, 60000}));
+  EXPECT_EQ(request.enqueues[1].delay_ms, kMaxQueueDelayMs);
+  ASSERT_EQ(request.enqueues[1].keys_if_undelivered.size(), 1u);
+  EXPECT_TRUE(request.enqueues[1].backoff_schedule.empty());
+}
+
+TEST(RequestTest, RefusesEachBadEnqueueWithItsOwnCode) {
+  const std::pair<std::string, Code> cases[] = {
+      {R"({"value":1,"delay":-1})", Code::kInvalidDelay},
+      {R"({"value":1,"delay":2592000001})", Code::kInvalidDelay},
+      {R"({"value":1,"delay":0.5})", Code::kInvalidDelay},
+      {R"({"value":1,"backoffSchedule":[1,2,3,4,5,6]})",
+       Code::kInvalidBackoffSchedule},
+      {R"({"value":1,"backoffSchedule":[3600001]})",
+       Code::kInvalidBackoffSchedule},
+      {R"({"value":1,"backoffSchedule":{}})", Code::kInvalidBackoffSchedule},
+      {R"({"value":1,"keysIfUndelivered":[[1],[2],[3],[4],[5],[6],[7],[8],)"
+       R"([9],[10],[11]]})",
+       Code::kTooManyUndeliveredKeys},
+      {R"({"value":1,"keysIfUndelivered":[[]]})", Code::kInvalidKey},
+      {R"({"value":"1","valueType":"u64"})", Code::kInvalidRequest},
+      {R"({"delay":1})", Code::kInvalidRequest},
+  };
+  for (const auto& [enqueue, code] : cases) {
+    const Status status = DecodeAtomicBody(R"({"enqueues":[)" + enqueue + "]}");
+    EXPECT_EQ(status.code(), code) << enqueue << ": " << status.message();
+    EXPECT_NE(status.message().find("enqueues[0]"), std::string::npos)
+        << status.message();
+  }
+  std::string many = R"({"enqueues":[)";
+  for (size_t i = 0; i <= kMaxEnqueuesPerCommit; ++i) {
+    many += std::string(i > 0 ? "," : "") + R"({"value":1})";
+  }
+  EXPECT_EQ(DecodeAtomicBody(many + "]}").code(), Code::kTooManyEnqueues);
+}
+
+TEST(RequestTest, DecodesListenAndSettle) {
+  ListenRequest listen;
+  ASSERT_TRUE(DecodeListen("{}", &listen).ok());
+  EXPECT_EQ(listen.concurrency, kDefaultQueueConcurrency);
+  EXPECT_EQ(listen.visibility_ms, kDefaultVisibilityTimeoutMs);
+  EXPECT_EQ(DecodeListen(R"({"concurrency":0})", &listen).code(),
+            Code::kInvalidQueueOption);
+  ListenRequest lease;
+  ASSERT_TRUE(DecodeLease(R"({"max":0})", &lease).ok());
+  EXPECT_EQ(lease.concurrency, 0u);
+  std::vector<Settle> settles;
+  ASSERT_TRUE(DecodeSettle(R"({"messages":[{"id":3,"delivery":2,"ok":false}]})",
+                           &settles)
+                  .ok());
+  ASSERT_EQ(settles.size(), 1u);
+  EXPECT_EQ(settles[0].id, 3);
+  EXPECT_EQ(settles[0].delivery, 2);
+  EXPECT_FALSE(settles[0].ok);
+  EXPECT_EQ(DecodeSettle(R"({"messages":[{"id":0,"delivery":1,"ok":true}]})",
+                         &settles)
+                .code(),
+            Code::kInvalidQueueOption);
+}
+
 TEST(RequestTest, SelectorsBecomeKeyRanges) {
   ListRequest request;
   ASSERT_TRUE(DecodeList(R"({"prefix":["a"]})", &request).ok());

@@ -49,6 +49,15 @@ void CheckValue(std::string_view value, const boost::json::value& sent) {
                       ", not as the value sent, " + expected.substr(0, 200));
 }
 
+// CheckValue for the object of a set mutation or an enqueue: its "value"
+// as sent, when it is JSON (bytes and V8 values are checked by
+// kv_connect_fuzzer's value readers and the base64 tests).
+void CheckSentValue(std::string_view value, const boost::json::object& sent) {
+  const boost::json::value* type = sent.if_contains("valueType");
+  if (type != nullptr && *type != "json") return;
+  CheckValue(value, sent.at("value"));
+}
+
 // The one-pass split of a body (ParseJsonWithValues, for set: the field
 // "value" of the body) agrees with Boost.JSON's parse (ParseJson): both
 // accept, or both refuse for the same kind of reason; and the value it
@@ -117,14 +126,28 @@ void CheckCommit(const CommitRequest& request, std::string_view body) {
     if (mutation.type == Mutation::Type::kSet) {
       const size_t index = &mutation - request.mutations.data();
       const boost::json::object& object = sent.as_object();
-      CheckValue(mutation.value,
-                 object.contains("mutations")
-                     ? object.at("mutations").at(index).at("value")
-                     : object.at("value"));
+      CheckSentValue(mutation.value,
+                     object.contains("mutations")
+                         ? object.at("mutations").at(index).as_object()
+                         : object);
     } else {
       KV_FUZZ_REQUIRE(mutation.value.empty(), "a delete carries a value");
     }
     bytes += mutation.key.size() + mutation.value.size();
+  }
+  KV_FUZZ_REQUIRE(request.enqueues.size() <= kMaxEnqueuesPerCommit,
+                  "too many enqueues");
+  for (size_t i = 0; i < request.enqueues.size(); ++i) {
+    const Enqueue& enqueue = request.enqueues[i];
+    KV_FUZZ_REQUIRE(CheckEnqueue(enqueue, "enqueue").ok(),
+                    "an enqueue accepted past its limits");
+    for (const std::string& key : enqueue.keys_if_undelivered) {
+      CheckEncodedKey(key);
+      bytes += key.size();
+    }
+    CheckSentValue(enqueue.value,
+                   sent.as_object().at("enqueues").at(i).as_object());
+    bytes += enqueue.value.size();
   }
   KV_FUZZ_REQUIRE(bytes <= kMaxCommitBytes,
                   "commit of " + std::to_string(bytes) + " bytes");

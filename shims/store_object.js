@@ -263,10 +263,15 @@ export class KvStore extends DurableObject {
   }
 
   // Leases due messages to the listeners, and sets the alarm for the next
-  // due one (or lease deadline).
+  // due one (or lease deadline). Best effort: a failure is logged, and the
+  // messages wait for the next commit, settle, listener or alarm.
   async #deliverMessages() {
-    const wakeAt = this.#pumpQueue();
-    if (wakeAt !== null) await this.#wakeAt(wakeAt);
+    try {
+      const wakeAt = this.#pumpQueue();
+      if (wakeAt !== null) await this.#wakeAt(wakeAt);
+    } catch (error) {
+      console.error('delivering queued messages failed; they wait for the next try:', error);
+    }
   }
 
   // Runs the queue hub's pump; returns when a message is next due, or

@@ -66,28 +66,8 @@ export async function runBatchingBench(target, { bounds = DEFAULT_BOUNDS, fetch 
   await seedBatchKeys(target);
   const expected = Array.from({ length: SEEDED }, (_, i) => batchValueText(i));
   const clients = SETTINGS.map((setting) => {
-    // Every request sent, and how each ended: its status, or the error
-    // fetch threw (a network error the client may retry); the first answer
-    // other than a 200, as a sample of what was retried.
-    const counter = { requests: 0, outcomes: {}, firstProblem: null };
-    const countingFetch = async (input, init) => {
-      counter.requests++;
-      let outcome;
-      try {
-        const response = await fetch(input, init);
-        outcome = String(response.status);
-        if (response.status !== 200 && counter.firstProblem === null) {
-          counter.firstProblem = `${response.status} ${response.headers.get('content-type')}: ${(await response.clone().text()).slice(0, 300)}`;
-        }
-        return response;
-      } catch (error) {
-        outcome = error?.cause?.code ?? error?.name ?? 'error';
-        counter.firstProblem ??= `${outcome}: ${error?.cause?.message ?? error?.message}`;
-        throw error;
-      } finally {
-        counter.outcomes[outcome] = (counter.outcomes[outcome] ?? 0) + 1;
-      }
-    };
+    const counter = requestCounter();
+    const countingFetch = countRequests(fetch, counter);
     const kv = connect({ accessToken: target.token, region: REGION, endpoint: target.url, fetch: countingFetch, batchGets: setting.batchGets });
     return { setting, kv, counter, rounds: [] };
   });
@@ -138,6 +118,36 @@ export async function runBatchingBench(target, { bounds = DEFAULT_BOUNDS, fetch 
     load: { before: loadBefore, after: loadavg()[0] },
     settings: Object.fromEntries(clients.map((c) => [c.setting.id,
       { name: c.setting.name, ...summarizeRounds(c.rounds), firstProblem: c.counter.firstProblem }])),
+  };
+}
+
+/**
+ * What countRequests() counts: every request sent (`requests`) and how
+ * each ended (`outcomes`: its status, or the error fetch threw, a network
+ * error the client may retry); `firstProblem`: the first answer other than
+ * a 200, as a sample of what was retried.
+ */
+export const requestCounter = () => ({ requests: 0, outcomes: {}, firstProblem: null });
+
+/** A fetch that calls `fetch` and counts every request in `counter` (requestCounter()). */
+export function countRequests(fetch, counter) {
+  return async (input, init) => {
+    counter.requests++;
+    let outcome;
+    try {
+      const response = await fetch(input, init);
+      outcome = String(response.status);
+      if (response.status !== 200 && counter.firstProblem === null) {
+        counter.firstProblem = `${response.status} ${response.headers.get('content-type')}: ${(await response.clone().text()).slice(0, 300)}`;
+      }
+      return response;
+    } catch (error) {
+      outcome = error?.cause?.code ?? error?.name ?? 'error';
+      counter.firstProblem ??= `${outcome}: ${error?.cause?.message ?? error?.message}`;
+      throw error;
+    } finally {
+      counter.outcomes[outcome] = (counter.outcomes[outcome] ?? 0) + 1;
+    }
   };
 }
 

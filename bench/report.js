@@ -222,10 +222,12 @@ export function kvConnectSection({ http }) {
     + ' The set has no goal.';
 }
 
-/** The --only=batching run's machine and load line (a full run has machineSection). */
-export function batchingMachineLine(batching) {
-  const { machine } = batching;
-  return `Run: \`${batching.command}\`, ${batching.startedAt}. Machine: ${machine.cpus} cores (\`nproc\`), ${machine.model},`
+const outcomesText = (outcomes) => Object.entries(outcomes).map(([outcome, n]) => `${int(n)} × ${outcome}`).join(', ');
+
+/** The machine and load line of a part run alone (--only=batching, --only=queue; a full run has machineSection). */
+export function partMachineLine(part) {
+  const { machine } = part;
+  return `Run: \`${part.command}\`, ${part.startedAt}. Machine: ${machine.cpus} cores (\`nproc\`), ${machine.model},`
     + ` Node ${machine.node}, wrangler ${machine.wrangler}. Load average (1 min) at the start ${machine.loadBefore},`
     + ` at the end ${machine.loadAfter}.`;
 }
@@ -239,8 +241,7 @@ export function batchingSection({ batching }) {
     const { batched: on, unbatched: off } = m.settings;
     for (const s of [on, off]) {
       const spread = s.minRequestsPerRound === s.maxRequestsPerRound ? '' : ` (${s.minRequestsPerRound} to ${s.maxRequestsPerRound})`;
-      const answers = Object.entries(s.outcomes).map(([outcome, n]) => `${int(n)} × ${outcome}`).join(', ');
-      lines.push([m.mode, s.name, `${+s.requestsPerRound.toFixed(2)}${spread}`, answers, int(s.rounds), ms(s.roundsPerSec), int(s.getsPerSec),
+      lines.push([m.mode, s.name, `${+s.requestsPerRound.toFixed(2)}${spread}`, outcomesText(s.outcomes), int(s.rounds), ms(s.roundsPerSec), int(s.getsPerSec),
         ms(s.p50Ms), ms(s.p95Ms), `${m.load.before.toFixed(2)} → ${m.load.after.toFixed(2)}`]);
     }
     ratios.push([m.mode, ratio(off.requestsPerRound, on.requestsPerRound), `**${ratio(on.getsPerSec, off.getsPerSec)}**`,
@@ -266,6 +267,47 @@ export function batchingSection({ batching }) {
     + ` ${bounds.warmupRounds} uncounted rounds each; rounds/s and gets/s over the rounds' own time. Load average: the`
     + ' 1-minute figure at the start and the end of the mode\'s part.',
     ...(problems.length ? ['The first answer other than a 200 (warm-up included), per setting; the client retried it:', problems.join('\n')] : []),
+  ].join('\n\n');
+}
+
+/** Queues (bench/queue.js): enqueue → deliver → ack throughput, and the delivery latency of due and delayed messages, per mode. */
+export function queueSection({ queue }) {
+  if (!queue || queue.modes.length === 0) return '_The queue part was not run._';
+  const load = (m) => `${m.load.before.toFixed(2)} → ${m.load.after.toFixed(2)}`;
+  const [first] = queue.modes;
+  const { settings } = first;
+  const enqueuedBy = { batch: `commits of ${settings.batchSize}`, single: `single, ${settings.singleInFlight} in flight` };
+  const throughput = queue.modes.flatMap((m) => m.throughput.map((row) => [m.mode, enqueuedBy[row.producer],
+    `${row.listeners} × ${row.concurrency}`, int(row.messages), int(row.enqueueMsgsPerSec), `**${int(row.msgsPerSec)}**`,
+    `${ms(row.deliveryP50Ms)} / ${ms(row.deliveryP95Ms)} / ${ms(row.deliveryMaxMs)}`, int(row.duplicates),
+    `${int(row.settles.requests)} (${(row.messages / row.settles.requests).toFixed(1)})`, outcomesText(row.outcomes), load(m)]));
+  const latency = queue.modes.map(({ mode, latency: { due, delayed, outcomes } }) => [mode,
+    `**${ms(due.p50Ms)}** / ${ms(due.p95Ms)} / ${ms(due.maxMs)}`, ms(due.commitP50Ms), int(due.rounds),
+    `**${ms(delayed.p50Ms)}** / ${ms(delayed.p95Ms)} / ${ms(delayed.maxMs)}`, int(delayed.rounds), outcomesText(outcomes)]);
+  const problems = queue.modes.flatMap((m) => [...m.throughput, m.latency].filter((r) => r.firstProblem)
+    .map((r) => `- ${m.mode}${r.producer ? `, ${r.listeners} × ${r.concurrency}` : ', latency'}: \`${r.firstProblem.replace(/`/g, "'").replace(/\s+/g, ' ')}\``));
+  return [
+    table(['mode', 'enqueued', 'listeners × concurrency', 'messages', 'enqueue msgs/s', 'enqueue → ack msgs/s',
+      'enqueue → handler p50 / p95 / max ms', 'duplicates', 'settle requests (messages each)', 'HTTP answers', 'load average'], throughput),
+    table(['mode', 'due message: enqueue → handler p50 / p95 / max ms', 'enqueue answered p50 ms', 'rounds',
+      `delay ${int(settings.delayMs)} ms and more: late past due p50 / p95 / max ms`, 'messages', 'HTTP answers'], latency),
+    `Throughput: ${int(settings.messages)} messages \`{ run, i }\` per row, on a store of its own, enqueued through \`POST /v1/atomic\``
+    + ` \`enqueues\` (in commits of ${settings.batchSize}, one commit at a time, or one per request with ${settings.singleInFlight} in flight)`
+    + ' to listeners (`POST /v1/queue/listen`, at the concurrency of the row) that were connected and idle before the first;'
+    + ' each handler resolves at once and the outcomes of a tick are settled in one request. enqueue msgs/s: the messages over'
+    + ' the time until the last enqueue was answered; enqueue → ack: over the time until the settle that acknowledged the last'
+    + ' message was answered; enqueue → handler: from the sending of a message\'s enqueue to its handler\'s call. Every'
+    + ' message is checked: each value must reach a handler (duplicates counted), none may be foreign, every settle must'
+    + ` answer \`acked\`, and \`GET /v1/queue\` must say depth 0 after the row; a message missing for ${settings.stallMs / 1000} s`
+    + ` without progress fails the run. Latency: one listener at the store's defaults, idle; ${int(settings.latencyRounds)} rounds`
+    + ' of one enqueue each, timed from the enqueue\'s start to the handler\'s call, its acknowledgement answered before the'
+    + ` next round; then ${int(settings.delayedRounds)} messages enqueued one after another with delays of ${int(settings.delayMs)} ms,`
+    + ` ${settings.delaySpacingMs} ms more for each next one (so each comes due alone): late past due is the handler's call less the`
+    + ' enqueue\'s start and its delay, an upper bound (the store reads its clock between the enqueue\'s start and its answer);'
+    + ' a message handed over before its due time fails the run. The producer and listeners run in the bench\'s own Node process'
+    + ' (Node\'s fetch) and speak the HTTP protocol themselves (the client\'s listenQueue is not in js/ yet). Load average: the'
+    + ' 1-minute figure at the start and the end of the mode\'s part.',
+    ...(problems.length ? ['The first answer other than a 200, per row:', problems.join('\n')] : []),
   ].join('\n\n');
 }
 
@@ -318,6 +360,7 @@ export function markdownReport(results) {
     '![throughput and latency per case](performance.svg)',
     '### KV Connect beside the JSON API', kvConnectSection(results),
     '### The client\'s auto-batching: 100 concurrent gets', batchingSection(results),
+    '### Queues: enqueue → deliver → ack, and delivery latency', queueSection(results),
     '### Rows read and written per operation', rowsSection(results),
     '### Where the time of a request goes', costSection(results),
     '### Core microbenchmarks: native and wasm (CPU time per operation)', coreSection(results),

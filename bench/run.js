@@ -11,6 +11,10 @@
 //      and the client's auto-batching (bench/batching.js): rounds of 100
 //      concurrent kv.get() through js/, batching on and off, the requests
 //      each round sent and its throughput, in each mode;
+//      and queues (bench/queue.js): messages/s through enqueue → deliver →
+//      ack with 1 and 4 listeners at concurrency 8 and 64, the enqueue
+//      rates of commits of 100 and of single enqueues, and the delivery
+//      latency of due and delayed messages, in each mode;
 //   4. scale: get and set latency as one store grows to 1M keys (in the
 //      first mode);
 //   5. the wasm memory of the core over a million requests;
@@ -31,6 +35,10 @@
 //   --only=batching  only the client's auto-batching part of 3, in each of
 //                    --modes (only the store is started), printed, and
 //                    written to build/bench/batching.{json,md};
+//   --only=queue     only the queue part of 3, the same way, written to
+//                    build/bench/queue.{json,md};
+//   --queue-messages=N  messages per throughput row of the queue part
+//                    (default 2,000);
 //   --modes=a,b      the end-to-end modes to run, in order (default
 //                    direct,dev);
 //   --cases=a,b      only these end-to-end cases (ids of bench/cases.js,
@@ -50,6 +58,7 @@ import { MODES, startBaseline, startOurs } from './emulators.js';
 import { measureMemory, measureModule } from './footprint.js';
 import { runHttpBench } from './http_bench.js';
 import { loadCoreModule } from './node_core.js';
+import { runQueueBench } from './queue.js';
 import * as report from './report.js';
 import { runScale } from './scale.js';
 
@@ -77,13 +86,16 @@ const SCALE_BOUNDS = { maxRequests: 300, maxMs: 3_000 };
 const BATCHING_BOUNDS = { maxMs: 4_000, maxRounds: 600, minRoundsPerBlock: 3, blocks: 4, warmupRounds: 3 };
 const flag = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const only = flag('only');
-const ONLY = ['e2e', 'bridge', 'batching'];
+const ONLY = ['e2e', 'bridge', 'batching', 'queue'];
 if (only !== undefined && !ONLY.includes(only)) throw new Error(`--only=${only}: only ${ONLY.join(', ')} are known`);
 const modes = (flag('modes') ?? 'direct,dev').split(',');
 for (const mode of modes) if (!MODES[mode]) throw new Error(`--modes: no mode ${mode}; the modes: ${Object.keys(MODES).join(', ')}`);
 const caseIds = flag('cases')?.split(',');
 for (const id of caseIds ?? []) if (!CASES.some((c) => c.id === id)) throw new Error(`--cases: no case ${id}; the cases: ${CASES.map((c) => c.id).join(', ')}`);
 const cases = caseIds ? CASES.filter((c) => caseIds.includes(c.id)) : CASES;
+const queueMessages = flag('queue-messages');
+if (queueMessages !== undefined && !(Number(queueMessages) >= 1)) throw new Error(`--queue-messages=${queueMessages}: a number of messages`);
+const QUEUE_SETTINGS = queueMessages === undefined ? {} : { messages: Number(queueMessages) };
 // A partial run would blank the other sections of docs/performance.md.
 const writeDocs = !process.argv.includes('--no-docs') && only === undefined && caseIds === undefined;
 
@@ -130,6 +142,7 @@ async function runEndToEnd(results, deadline) {
       results.http.modes.push({ mode, title: MODES[mode].title, rows });
       if (mode === 'dev') results.bridge = await runBridgeBench(ours);
       if (only === undefined) results.batching.modes.push(await runBatching(mode, ours));
+      if (only === undefined) results.queue.modes.push(await runQueue(mode, ours));
       if (only === undefined && mode === modes[0]) {
         log('scale: a fresh store, filled over HTTP');
         const scaleStore = await startOurs({ url: ours.url, adminToken: ours.adminToken });
@@ -167,6 +180,27 @@ async function runBatching(mode, ours) {
   return { mode, title: MODES[mode].title, ...figures };
 }
 
+// Queues on stores of the service `ours` (bench/queue.js).
+async function runQueue(mode, ours) {
+  log(`queues, ${mode}: throughput rows, then latency`);
+  const figures = await runQueueBench(ours, {
+    settings: QUEUE_SETTINGS,
+    onRow: (row) => log(`queues, ${mode}: ${row.producer} enqueues, ${row.listeners} listener(s) at concurrency ${row.concurrency}:`
+      + ` enqueued ${row.enqueueMsgsPerSec.toFixed(0)}/s, through ack ${row.msgsPerSec.toFixed(0)}/s, ${row.duplicates} duplicates`),
+  });
+  const { due, delayed } = figures.latency;
+  log(`queues, ${mode}: a due message reached its handler in ${due.p50Ms.toFixed(1)} ms (p50), a delayed one`
+    + ` ${delayed.p50Ms.toFixed(1)} ms past due (p50)`);
+  return { mode, title: MODES[mode].title, ...figures };
+}
+
+// The parts that run alone in each of --modes on a store of their own,
+// printed and written to build/bench/<part>.{json,md}.
+const PARTS = {
+  batching: { run: runBatching, section: report.batchingSection },
+  queue: { run: runQueue, section: report.queueSection },
+};
+
 function writeOutputs(results) {
   mkdirSync(OUT_DIR, { recursive: true });
   const markdown = report.markdownReport(results);
@@ -197,31 +231,31 @@ if (only === 'bridge') {
   }
   process.exit(0);
 }
-if (only === 'batching') {
-  const batching = { command: `node bench/run.js ${process.argv.slice(2).join(' ')}`, startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+if (PARTS[only]) {
+  const part = { command: `node bench/run.js ${process.argv.slice(2).join(' ')}`, startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine: machine(), modes: [] };
   for (const mode of modes) {
-    log(`batching, ${mode}: starting the store in workerd`);
+    log(`${only}, ${mode}: starting the store in workerd`);
     const ours = await startOurs({ mode });
     try {
-      batching.modes.push(await runBatching(mode, ours));
+      part.modes.push(await PARTS[only].run(mode, ours));
     } finally {
       await ours.stop();
     }
   }
-  batching.machine.loadAfter = loadavg()[0].toFixed(2);
-  const markdown = `${report.batchingMachineLine(batching)}\n\n${report.batchingSection({ batching })}`;
+  part.machine.loadAfter = loadavg()[0].toFixed(2);
+  const markdown = `${report.partMachineLine(part)}\n\n${PARTS[only].section({ [only]: part })}`;
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(`${OUT_DIR}/batching.json`, `${JSON.stringify(batching, null, 2)}\n`);
-  writeFileSync(`${OUT_DIR}/batching.md`, `${markdown}\n`);
+  writeFileSync(`${OUT_DIR}/${only}.json`, `${JSON.stringify(part, null, 2)}\n`);
+  writeFileSync(`${OUT_DIR}/${only}.md`, `${markdown}\n`);
   console.log(`\n${markdown}\n`);
-  log(`written: ${OUT_DIR}/batching.{json,md}`);
+  log(`written: ${OUT_DIR}/${only}.{json,md}`);
   process.exit(0);
 }
 const measuringFrom = Date.now();
 const results = { command: writeDocs ? 'npm run bench' : `node bench/run.js ${process.argv.slice(2).join(' ')}`,
   startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine() };
-if (only === undefined) results.batching = { modes: [] };
+if (only === undefined) Object.assign(results, { batching: { modes: [] }, queue: { modes: [] } });
 if (only === undefined) {
   log('core microbenchmarks: native, then wasm in Node');
   results.core = runCoreBench({

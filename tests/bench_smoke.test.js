@@ -2,10 +2,11 @@
 // that `npm test` keeps it working: a few hundred requests against the store
 // and the baseline Worker in both modes of bench/emulators.js (the suite's
 // wrangler dev emulator for ours, and one workerd per Worker without a dev
-// proxy), a small scale fill, the client's auto-batching part, the core on
-// SQLite in Node and the report. It asserts that every request succeeded and
-// carried its row counts, and that a batched round of gets is one request,
-// never a timing.
+// proxy), a small scale fill, the client's auto-batching part, the queue
+// part, the core on SQLite in Node and the report. It asserts that every
+// request succeeded and carried its row counts, that a batched round of gets
+// is one request and that every message enqueued was delivered and
+// acknowledged, never a timing.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { MODES, startBaseline, startOurs } from '../bench/emulators.js';
 import { measureMemory, measureModule } from '../bench/footprint.js';
 import { runHttpBench } from '../bench/http_bench.js';
 import { loadCoreModule } from '../bench/node_core.js';
+import { runQueueBench } from '../bench/queue.js';
 import { markdownReport, scaleSvg, throughputSvg } from '../bench/report.js';
 import { runScale } from '../bench/scale.js';
 import { sharedEmulator } from './helpers.js';
@@ -102,6 +104,46 @@ test('the batching part fails when a get resolves to another key\'s entry', asyn
     /batching bench, batching on \(default\): kv\.get\(\["bench","batch",\d+\]\) got the entry of \["bench","batch",\d+\]/);
 });
 
+// A tiny queue part: 40 messages a row, on all the rows' shapes.
+const QUICK_QUEUE = { messages: 40, batchSize: 10, singleInFlight: 4, listeners: [1, 4], concurrencies: [8, 64],
+  single: { listeners: 4, concurrency: 64 }, latencyRounds: 3, delayedRounds: 2, delayMs: 200, delaySpacingMs: 50, stallMs: 5_000 };
+
+test('the queue part: every message enqueued is delivered and acknowledged, in each mode', async () => {
+  results.queue = { modes: [] };
+  for (const mode of Object.keys(MODES)) {
+    const figures = await runQueueBench(targets[mode][0], { settings: QUICK_QUEUE });
+    assert.deepEqual(figures.throughput.map((row) => `${row.producer} ${row.listeners}x${row.concurrency}`),
+      ['batch 1x8', 'batch 1x64', 'batch 4x8', 'batch 4x64', 'single 4x64'], mode);
+    for (const row of figures.throughput) {
+      const where = `${mode}: ${row.producer} ${row.listeners}x${row.concurrency}`;
+      // A duplicate (a redelivery) is acked too: never fewer acks than messages.
+      assert.ok(row.settles.outcomes.acked >= 40 && Object.keys(row.settles.outcomes).length === 1, `${where}: ${JSON.stringify(row.settles)}`);
+      assert.ok(row.msgsPerSec > 0 && row.enqueueMsgsPerSec >= row.msgsPerSec, where);
+      assert.ok(row.deliveryP50Ms > 0 && row.deliveryMaxMs >= row.deliveryP95Ms, where);
+    }
+    const { due, delayed } = figures.latency;
+    assert.equal(due.rounds, 3, mode);
+    assert.equal(delayed.rounds, 2, mode);
+    assert.ok(due.p50Ms > 0 && delayed.maxMs >= delayed.p50Ms, mode);
+    results.queue.modes.push({ mode, title: MODES[mode].title, ...figures });
+  }
+});
+
+test('the queue part fails when a message is lost or a handler is given another value', async () => {
+  // A fetch that rewrites the enqueues of every commit before sending it.
+  const rewriting = (rewrite) => async (input, init) => {
+    if (!String(input).endsWith('/v1/atomic')) return fetch(input, init);
+    const body = JSON.parse(init.body);
+    rewrite(body.enqueues);
+    return fetch(input, { ...init, body: JSON.stringify(body) });
+  };
+  const settings = { ...QUICK_QUEUE, messages: 20, listeners: [1], concurrencies: [8], single: null, stallMs: 1_000 };
+  await assert.rejects(runQueueBench(targets.direct[0], { settings, fetch: rewriting((enqueues) => enqueues.pop()) }),
+    /queue bench, batch enqueues, 1 listener\(s\) at concurrency 8: 2 of 20 messages not delivered \(the first: 9\); 18 acked after 1 s without progress/);
+  await assert.rejects(runQueueBench(targets.direct[0], { settings, fetch: rewriting((enqueues) => (enqueues[0].value.run = 'another run')) }),
+    /queue bench, batch enqueues, 1 listener\(s\) at concurrency 8: a handler was given a value not enqueued: \{"run":"another run","i":\d+\}/);
+});
+
 test('the scale run fills a store in commits and measures get and set', async () => {
   const [ours] = targets.direct;
   const store = await startOurs({ url: ours.url, adminToken: ours.adminToken });
@@ -139,6 +181,8 @@ test('the report renders every section and names what is not measured yet', () =
   for (const mode of Object.keys(MODES)) assert.match(markdown, new RegExp(`\\| ${mode} \\| 1 \\|`), `the floor of ${mode}`);
   assert.match(markdown, /\| get 1 KiB \| \d[^|]* \| \d[^|]* \| \d[^|]* \| \d[^|]* \|/, 'the rows of a get');
   for (const mode of Object.keys(MODES)) {
+    assert.match(markdown, new RegExp(`\\| ${mode} \\| commits of 10 \\| 4 × 64 \\| 40 \\| [\\d,]+ \\| \\*\\*[\\d,]+\\*\\* \\|`), `queue throughput, ${mode}`);
+    assert.match(markdown, new RegExp(`\\| ${mode} \\| \\*\\*[\\d.]+\\*\\* / [\\d.]+ / [\\d.]+ \\| [\\d.]+ \\| 3 \\|`), `queue latency, ${mode}`);
     assert.match(markdown, new RegExp(`\\| ${mode} \\| batching on \\(default\\) \\| 1[^|]* \\| [\\d,]+ × 200[^|]* \\|`), `batching on, ${mode}`);
     assert.match(markdown, new RegExp(`\\| ${mode} \\| batching off \\(batchGets: false\\) \\| 100[^|]* \\|`), `batching off, ${mode}`);
   }

@@ -1,8 +1,9 @@
-// The atomic operation builder: checks and mutations collected call by call,
-// sent as one commit.
+// The atomic operation builder: checks, mutations and enqueues collected
+// call by call, sent as one commit.
 
 import { describe } from './errors.js';
-import { MAX_CHECKS, MAX_COMMIT_KEY_BYTES, MAX_MUTATIONS } from './limits.js';
+import { MAX_CHECKS, MAX_COMMIT_KEY_BYTES, MAX_ENQUEUES, MAX_MUTATIONS } from './limits.js';
+import { encodeEnqueue } from './queue.js';
 import { encodedKeyPartsLength } from './sizes.js';
 import { checkIdempotencyKey, checkSignal } from './transport.js';
 import { encodeCheck, encodeKey, KvU64, sentKeyParts, setMutation, toU64 } from './wire.js';
@@ -10,13 +11,15 @@ import { encodeCheck, encodeKey, KvU64, sentKeyParts, setMutation, toU64 } from 
 const MUTATION_TYPES = 'the types are "set", "delete", "sum", "min" and "max"';
 
 /**
- * Collects checks and mutations; validates each at the call that adds it, so
- * the stack points at it. What concerns the whole commit (Deno KV's limits on
- * checks, mutations and key bytes) is checked by commit(), before sending.
+ * Collects checks, mutations and enqueues; validates each at the call that
+ * adds it, so the stack points at it. What concerns the whole commit (Deno
+ * KV's limits on checks, mutations and key bytes, the store's on enqueues)
+ * is checked by commit(), before sending.
  */
 export class AtomicOperation {
   #checks = [];
   #mutations = [];
+  #enqueues = [];
   #keyBytes = 0; // encoded key bytes of the mutations that write a value
   #send;
 
@@ -118,6 +121,16 @@ export class AtomicOperation {
   }
 
   /**
+   * Adds a queue message (docs/queues.md), enqueued only if the commit is:
+   * `value` as set() takes it (but a KvU64), and Deno KV's options `delay`,
+   * `keysIfUndelivered` and `backoffSchedule`, checked with its TypeErrors.
+   */
+  enqueue(value, options) {
+    this.#enqueues.push(encodeEnqueue(value, options, `enqueues[${this.#enqueues.length}].`));
+    return this;
+  }
+
+  /**
    * Sends the commit. `options.signal` aborts it; `options.idempotencyKey`
    * (1 to 64 characters of [A-Za-z0-9_-]) replaces the key the client
    * generates, so that sending the same commit again later, even from
@@ -131,19 +144,25 @@ export class AtomicOperation {
   async #sendCommit(options) {
     const callOptions = writeOptions(options, 'commit');
     this.#checkLimits();
-    const answer = await this.#send({ checks: this.#checks, mutations: this.#mutations }, callOptions);
+    const body = { checks: this.#checks, mutations: this.#mutations };
+    if (this.#enqueues.length > 0) body.enqueues = this.#enqueues; // else the body is what a store without queues took
+    const answer = await this.#send(body, callOptions);
     return answer.ok
       ? { ok: true, version: answer.version, versionstamp: answer.version }
       : { ok: false, failedChecks: answer.failedChecks };
   }
 
-  // Deno KV's limits of one commit, with its messages (TypeError, as Deno throws).
+  // Deno KV's limits of one commit, with its messages (TypeError, as Deno
+  // throws), and the store's on enqueues.
   #checkLimits() {
     if (this.#checks.length > MAX_CHECKS) {
       throw new TypeError(`Too many checks (max ${MAX_CHECKS}): this commit has ${this.#checks.length}; split it`);
     }
     if (this.#mutations.length > MAX_MUTATIONS) {
       throw new TypeError(`Too many mutations (max ${MAX_MUTATIONS}): this commit has ${this.#mutations.length}; split it`);
+    }
+    if (this.#enqueues.length > MAX_ENQUEUES) {
+      throw new TypeError(`Too many enqueues (max ${MAX_ENQUEUES}): this commit has ${this.#enqueues.length}; split it`);
     }
     if (this.#keyBytes > MAX_COMMIT_KEY_BYTES) {
       throw new TypeError(

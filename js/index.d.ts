@@ -176,6 +176,41 @@ export interface KvWatchOptions {
   raw?: boolean;
 }
 
+/**
+ * Deno KV's options of a queue message (`kv.enqueue()`, `atomic().enqueue()`),
+ * with its limits: a bad delay or schedule throws Deno's TypeError before sending.
+ */
+export interface KvEnqueueOptions {
+  /** Milliseconds before the message is first due, 0 to 2,592,000,000 (30 days). Default 0. */
+  delay?: number;
+  /** Keys the value is written to, in one commit, when the retries are spent; at most 10. Default none. */
+  keysIfUndelivered?: KvKey[];
+  /**
+   * Milliseconds to wait before each retry of a message whose handler threw
+   * (or did not finish within the listener's `visibilityTimeout`); its length
+   * is the number of retries: at most 5 intervals of 0 to 3,600,000 (1 hour).
+   * `[]`: no retry. Default Deno's `[100, 1000, 5000, 30000, 60000]`.
+   */
+  backoffSchedule?: number[];
+}
+
+/** Options of `kv.enqueue()`. */
+export interface KvEnqueueCallOptions extends KvEnqueueOptions, KvWriteOptions {}
+
+/** Options of `kv.listenQueue()`. */
+export interface KvListenQueueOptions {
+  /** Stops listening when aborted: `listenQueue()` resolves once the running handlers finished and their outcomes were sent. */
+  signal?: AbortSignal;
+  /** How many messages the store lets this listener hold unsettled at once (its handlers running), 1 to 64. Default 8. */
+  concurrency?: number;
+  /**
+   * Milliseconds a handler has to finish, 1,000 to 900,000; a message not
+   * settled by then counts as a failed delivery and is delivered again per
+   * its backoff schedule. Default 30000.
+   */
+  visibilityTimeout?: number;
+}
+
 /** A store's limits (`null`: unlimited) and its usage this UTC month. */
 export interface KvUsage {
   limits: { opsPerMonth: number | null; storageBytes: number | null };
@@ -230,7 +265,7 @@ export type KvFetch = (
   /** Read for `Retry-After`; optional. */
   headers?: { get(name: string): string | null };
   text(): Promise<string>;
-  /** Read by watch() as a stream of server-sent events. */
+  /** Read by watch() and listenQueue() as a stream of server-sent events. */
   body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
 }>;
 
@@ -371,8 +406,31 @@ export interface Kv {
   ): ReadableStream<{ [K in keyof T]: KvEntryMaybe<T[K]> } & KvWatchEventFields<T[number]>>;
   /** Current entries of 1 to 10 keys, then again whenever one changes; reconnects after a drop. */
   watch<T = unknown>(keys: readonly KvKey[], options?: KvWatchOptions): ReadableStream<KvWatchEvent<T>>;
-  /** Starts an all-or-nothing commit of checks and mutations. */
+  /** Starts an all-or-nothing commit of checks, mutations and enqueues. */
   atomic(): AtomicOperation;
+  /**
+   * Enqueues a message (a commit of its own, retried with its idempotency
+   * key): `value` as `set()` takes it, but not a KvU64. It is delivered at
+   * least once to a `listenQueue()` handler of the store once `delay` passed.
+   */
+  enqueue(value: unknown, options?: KvEnqueueCallOptions): Promise<KvCommitResult>;
+  /**
+   * Calls `handler` with each message of the store's queue as it is due
+   * (decoded as `get()` decodes values), as many at once as `concurrency`
+   * lets the store deliver. A handler that returns (or resolves)
+   * acknowledges its message; one that throws (logged with
+   * `console.error('Exception in queue handler', error)`, as Deno does) has
+   * it delivered again after the next interval of its backoff schedule, and
+   * once the retries are spent its value is written to its
+   * `keysIfUndelivered`. The outcomes of a tick are sent in one request
+   * (retried; one that fails for good is logged, and its messages come back
+   * after their visibility timeout). The stream reconnects as a watch does;
+   * a refusal (a rotated token's 401) rejects with its KvError. Resolves
+   * once `signal` aborted or `kv.close()` was called, after the running
+   * handlers finished and their outcomes were sent. Rejects with KvError
+   * `closed` ("Queue already closed") on a closed handle.
+   */
+  listenQueue(handler: (value: any) => unknown, options?: KvListenQueueOptions): Promise<void>;
   /**
    * Deno KV's placeholder of the commit's version: as the last part of a key
    * being set (`kv.set()`, `atomic().set()`, a `"set"` mutation) it becomes a
@@ -383,8 +441,10 @@ export interface Kv {
   /**
    * Closes the handle: requests in flight reject with KvError `closed` (they may
    * or may not have been applied), so do calls waiting to retry and `get()` calls
-   * waiting for their batch, open watches end (their streams close), and every
-   * later call throws or rejects with KvError `closed`. Closing again does nothing.
+   * waiting for their batch, open watches end (their streams close), queue
+   * listeners stop (`listenQueue()` resolves once the running handlers'
+   * outcomes were sent), and every later call throws or rejects with KvError
+   * `closed`. Closing again does nothing.
    */
   close(): void;
   /** `close()`, for `using kv = connect(...)`. */
@@ -394,10 +454,11 @@ export interface Kv {
 }
 
 /**
- * Checks and mutations committed together or not at all (what `kv.atomic()`
- * returns). Each method validates its arguments at once; `commit()` checks
- * Deno KV's limits (100 checks, 1,000 mutations, 80 KiB of keys written) and
- * rejects with a TypeError past them, before sending.
+ * Checks, mutations and enqueues committed together or not at all (what
+ * `kv.atomic()` returns). Each method validates its arguments at once;
+ * `commit()` checks Deno KV's limits (100 checks, 1,000 mutations, 80 KiB of
+ * keys written) and the store's 100 enqueues, and rejects with a TypeError
+ * past them, before sending.
  */
 export class AtomicOperation {
   private constructor();
@@ -419,6 +480,8 @@ export class AtomicOperation {
   max(key: KvKey, n: KvU64 | bigint | number): this;
   /** Adds a delete. */
   delete(key: KvKey): this;
+  /** Adds a queue message, enqueued only if the commit is written (a failed check enqueues nothing). */
+  enqueue(value: unknown, options?: KvEnqueueOptions): this;
   /**
    * Sends the operation; `await` it before reading `ok`. It carries an
    * idempotency key (`options.idempotencyKey`, else a random UUID), the

@@ -5,15 +5,17 @@
 // backoff, idempotency keys), batch.js (auto-batching of get), limits.js
 // (the store's limits), wire.js (the JSON codec of keys, values and
 // entries), atomic.js (the commit builder), list.js, watch.js (resumable
-// watch), import.js, streams.js (NDJSON and server-sent events), sizes.js
+// watch), queue.js (enqueues and the queue listener), resumable.js (the
+// reconnecting event stream of watch and listenQueue), import.js,
+// streams.js (NDJSON and server-sent events), sizes.js
 // (what the store counts), keys.js (key order), errors.js, base64.js,
 // version.js (the User-Agent).
 //
 // Code written for Deno KV (Deno.Kv) runs on it with only the line that
 // opens the database changed: entries and commits carry `versionstamp`,
 // list() answers a KvListIterator, atomic() has mutate(), and there are
-// commitVersionstamp(), close() and Symbol.dispose (README, "Code written
-// for Deno KV").
+// commitVersionstamp(), enqueue() and listenQueue(), close() and
+// Symbol.dispose (README, "Code written for Deno KV").
 
 import { AtomicOperation, writeOptions } from './atomic.js';
 import { GetBatcher } from './batch.js';
@@ -22,6 +24,7 @@ import { IMPORT_BATCH_SIZE, importLines } from './import.js';
 import { compareKeys } from './keys.js';
 import { MAX_KEYS_PER_GET, MAX_KEYS_PER_WATCH, MAX_LIST_BATCH } from './limits.js';
 import { KvListIterator } from './list.js';
+import { encodeEnqueue, ENQUEUE_OPTIONS, listen, listenOptions } from './queue.js';
 import { checkSignal, newIdempotencyKey, retryPolicy, timeoutOption, Transport } from './transport.js';
 import { watchStream } from './watch.js';
 import { COMMIT_VERSIONSTAMP, decodeEntry, encodeKey, encodeSelector, encodeSetKey, encodeSetOptions, encodeValue } from './wire.js';
@@ -302,6 +305,55 @@ class Kv {
     return deleted;
   }
 
+  /**
+   * Enqueues a message (docs/queues.md): `value` as set() takes it (but a
+   * KvU64); Deno KV's options `delay`, `keysIfUndelivered` and
+   * `backoffSchedule`, checked with its TypeErrors; `signal`,
+   * `idempotencyKey` as for any write. Resolves to the commit's result.
+   */
+  async enqueue(value, options) {
+    this.#ensureOpen('enqueue');
+    const { signal, idempotencyKey, rest } = writeOptions(options, 'enqueue', ENQUEUE_OPTIONS);
+    const enqueues = [encodeEnqueue(value, rest, '')];
+    const { version } = await this.#write('atomic', { enqueues }, { signal, idempotencyKey });
+    return { ok: true, version, versionstamp: version };
+  }
+
+  /**
+   * Hands each message of the store's queue to `handler` as it is due (at
+   * most `concurrency` at once, the store's window): a handler that
+   * resolves acknowledges it, one that throws (logged as Deno logs it) has
+   * it delivered again per its backoff schedule. The outcomes of a tick are
+   * settled in one request. The stream reconnects as a watch does; a
+   * refusal (a rotated token) rejects with its KvError. Resolves once
+   * `signal` aborted or kv.close() was called, and the handlers still
+   * running finished and their outcomes were sent.
+   */
+  async listenQueue(handler, options) {
+    if (this.#transport.closed) {
+      throw new KvError('closed', null, 'Queue already closed: kv.close() ended this handle; call connect() for a new one');
+    }
+    if (typeof handler !== 'function') {
+      throw new TypeError(`listenQueue() takes a handler function, got ${describe(handler)}`);
+    }
+    const { signal, body } = listenOptions(options);
+    const transport = this.#transport;
+    const closer = transport.track();
+    try {
+      await listen(handler, {
+        url: transport.url('queue/listen'),
+        open: (abortSignal) => transport.openStream('queue/listen', body, abortSignal),
+        // Idempotent, so retried as reads are; sent even after close(), which waits for them.
+        settle: (messages) => transport.request('POST', 'queue/settle', { messages }, { outlivesClose: true }),
+        signals: [signal, closer.signal],
+        backoff: (n) => transport.backoff(n),
+        reconnect: transport.policy.maxAttempts > 1,
+      });
+    } finally {
+      closer.release();
+    }
+  }
+
   atomic() {
     this.#ensureOpen('atomic');
     return new AtomicOperation((body, { signal, idempotencyKey }) => this.#write('atomic', body, { signal, idempotencyKey }));
@@ -311,8 +363,9 @@ class Kv {
    * Closes the handle: requests in flight are interrupted (they reject with
    * KvError "closed" and may or may not have been applied), so are their
    * waits between retries and the get() calls waiting for their batch, open
-   * watches end (their streams close), and every later call is refused with
-   * KvError "closed". Closing again does nothing.
+   * watches end (their streams close), queue listeners stop (listenQueue()
+   * resolves once their running handlers' outcomes were sent), and every
+   * later call is refused with KvError "closed". Closing again does nothing.
    */
   close() {
     if (this.#transport.closed) return;

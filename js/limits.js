@@ -24,3 +24,13 @@ export const COUNTER_BYTES = 9;
 export const OPAQUE_VALUE_OVERHEAD = 2;
 // The largest counter value.
 export const MAX_U64 = 2n ** 64n - 1n;
+// Queues (docs/queues.md). The delay and backoff bounds are Deno KV's.
+export const MAX_ENQUEUES = 100; // kMaxEnqueuesPerCommit
+export const MAX_UNDELIVERED_KEYS = 10; // kMaxUndeliveredKeys: keysIfUndelivered of one message
+export const MAX_QUEUE_DELAY_MS = 30 * 24 * 60 * 60 * 1000; // kMaxQueueDelayMs: 30 days
+export const MAX_BACKOFF_INTERVALS = 5; // kMaxBackoffIntervals
+export const MAX_BACKOFF_INTERVAL_MS = 60 * 60 * 1000; // kMaxBackoffIntervalMs: 1 hour
+export const MAX_SETTLES = 64; // kMaxSettlesPerRequest
+export const MAX_LISTEN_CONCURRENCY = 64; // kMaxQueueConcurrency
+export const MIN_VISIBILITY_TIMEOUT_MS = 1_000; // kMinVisibilityTimeoutMs
+export const MAX_VISIBILITY_TIMEOUT_MS = 900_000; // kMaxVisibilityTimeoutMs: 15 minutes

@@ -211,17 +211,21 @@ export class Transport {
    * resolving to the answer's JSON. `idempotencyKey` (a write's) is sent as
    * Idempotency-Key with every attempt. `signal` aborts it (KvError
    * "aborted"); it fails with KvError "timeout" past timeoutMs, counted from
-   * the call (its retries and waits included).
+   * the call (its retries and waits included). `outlivesClose`: close()
+   * neither refuses nor ends it (a queue listener's settles, which close()
+   * lets finish: a settle cut short would have the store deliver the
+   * message again).
    */
-  async request(method, route, body, { signal, idempotencyKey } = {}) {
+  async request(method, route, body, { signal, idempotencyKey, outlivesClose = false } = {}) {
     const url = this.url(route);
-    this.ensureOpen(route); // also for the pages of a list and the commits of an atomic() made before close()
+    // Also for the pages of a list and the commits of an atomic() made before close().
+    if (!outlivesClose) this.ensureOpen(route);
     const init = {
       method,
       headers: this.#headers(body !== undefined, idempotencyKey),
       body: body === undefined ? undefined : JSON.stringify(body),
     };
-    const call = this.#startCall(signal);
+    const call = this.#startCall(signal, { tracked: !outlivesClose });
     const write = WRITE_ROUTES.has(route);
     const maxAttempts = write && idempotencyKey === undefined ? 1 : this.#policy.maxAttempts;
     let attempts = 0;

@@ -1,5 +1,5 @@
-// The client (js/) through a fault-injecting HTTP proxy, a node:http server
-// written here, between it and the emulator: responses lost after the store
+// The client (js/) through a fault-injecting HTTP proxy (fault_proxy.js)
+// between it and the emulator: responses lost after the store
 // committed, 503 and 429 with Retry-After, a stall past the timeout, a cut
 // watch stream. What it proves: a sum retried through a lost response is
 // applied once, and 1,000 increments through a proxy that drops 10% of the
@@ -7,99 +7,12 @@
 // fire; a 4xx is not retried; a tick's gets are one request at the proxy;
 // a dropped watch resumes and delivers what changed while it was away.
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { connect, KvError, KvU64 } from '@own3d/kv';
 import { createStore, sharedEmulator } from '../helpers.js';
+import { startProxy } from './fault_proxy.js';
 
 const UNLIMITED = { opsPerMonth: null, storageBytes: null };
-
-/**
- * A proxy to `upstream` (a URL). `plan(request)` decides what happens to
- * each request (`{ method, path, headers, body, index }`, index counting
- * every request): 'forward' (the default; streams the answer back),
- * 'drop' (forward it, read the whole answer, so the store did the work,
- * then destroy the client's connection: the answer is lost), 'stall'
- * (never answer), 'cut' (forward, then destroy the connection after the
- * first event of the answer's body: a cut stream), `{ status, headers,
- * body }` (answer that instead of forwarding), or a promise of one of
- * these. `requests` records every request and `answers` every answer the
- * proxy got from upstream ({ path, status, headers, dropped }).
- */
-async function startProxy(upstream, plan = () => 'forward') {
-  const requests = [];
-  const answers = [];
-  const sockets = new Set();
-  const target = new URL(upstream);
-  const server = createServer(async (req, res) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    const body = Buffer.concat(chunks);
-    const recorded = { method: req.method, path: req.url, headers: req.headers, body: body.toString('utf8'), index: requests.length };
-    requests.push(recorded);
-    const action = (await plan(recorded)) ?? 'forward';
-    if (action === 'stall') return; // the client's timeout ends it
-    if (typeof action === 'object') {
-      res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers });
-      res.end(JSON.stringify(action.body ?? { error: { code: `http_${action.status}`, message: 'from the proxy' } }));
-      return;
-    }
-    const upstreamRequest = httpRequest(
-      // agent: false, a connection per request: no kept-alive socket to the
-      // emulator outlives the proxy (npm test's emulator outlives this file).
-      {
-        host: target.hostname, port: target.port, method: req.method, path: req.url,
-        headers: { ...req.headers, host: target.host }, agent: false,
-      },
-      async (answer) => {
-        answers.push({ path: req.url, status: answer.statusCode, headers: answer.headers, dropped: action === 'drop' });
-        if (action === 'drop') {
-          for await (const chunk of answer); // the whole answer: the store has done its work
-          req.socket.destroy();
-          return;
-        }
-        res.writeHead(answer.statusCode, answer.headers);
-        if (action === 'cut') {
-          // Pass the first whole event (a chunk may hold part of one), then cut.
-          let seen = '';
-          const onData = (chunk) => {
-            res.write(chunk);
-            seen += chunk.toString('utf8');
-            if (!seen.includes('\n\n')) return;
-            answer.off('data', onData);
-            setTimeout(() => {
-              answer.destroy();
-              req.socket.destroy();
-            }, 20);
-          };
-          answer.on('data', onData);
-          return;
-        }
-        answer.pipe(res);
-      },
-    );
-    upstreamRequest.on('error', () => req.socket.destroy());
-    // A client gone (or cut) takes its upstream request with it: a watch
-    // stream from the emulator would otherwise outlive the proxy.
-    res.on('close', () => upstreamRequest.destroy());
-    upstreamRequest.end(body);
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    answers,
-    routed: (route) => requests.filter((request) => request.path === `/v1/${route}`),
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 // A small seeded generator (mulberry32): the same drops on every run.
 function seeded(seed) {

@@ -32,6 +32,17 @@ export async function calls(signal: AbortSignal) {
   for await (const line of kv.export({ prefix: [] }, { signal })) line.length;
   await kv.import([], { signal, batchSize: 100 });
   kv.watch([['a']], { signal, raw: true });
+  const enqueued = await kv.enqueue({ job: 1 }, { delay: 1000, keysIfUndelivered: [['failed', 1]], backoffSchedule: [0], signal, idempotencyKey: 'job-1' });
+  enqueued.versionstamp.toUpperCase();
+  await kv.atomic().enqueue(new Uint8Array([1]), { delay: 0 }).commit({ signal });
+  await kv.listenQueue(async (message: { job: number }) => message.job, { signal, concurrency: 4, visibilityTimeout: 60_000 });
+  await kv.listenQueue(() => {});
+  // @ts-expect-error: an atomic enqueue takes no signal (the commit does)
+  kv.atomic().enqueue(1, { signal });
+  // @ts-expect-error: the delay is a number of milliseconds
+  await kv.enqueue(1, { delay: '1s' });
+  // @ts-expect-error: no such listenQueue option
+  await kv.listenQueue(() => {}, { onError: () => {} });
   // @ts-expect-error: an atomic set takes no signal (the commit does)
   kv.atomic().set(['a'], 1, { signal });
   // @ts-expect-error: idempotencyKey is a string

@@ -25,7 +25,7 @@ import { quantile } from './stats.js';
 export const BATCH_KEYS = 100; // per round: the client's batch size
 const KEY_SETS = 10; // rounds cycle over 10 disjoint sets of 100 keys
 const SEEDED = BATCH_KEYS * KEY_SETS;
-const REGION = 'eu-central-1'; // bench/emulators.js creates the store there
+export const REGION = 'eu-central-1'; // bench/emulators.js creates the store there
 export const SETTINGS = [
   { id: 'batched', name: 'batching on (default)', batchGets: true },
   { id: 'unbatched', name: 'batching off (batchGets: false)', batchGets: false },

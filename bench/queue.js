@@ -25,15 +25,15 @@
 // due), every settle must answer "acked", and GET /v1/queue must say depth
 // 0 after each row, once its listeners stopped.
 //
-// The producer and the listeners run in this process, over Node's fetch,
-// every request through a counting `fetch` (bench/batching.js), which also
-// reads the settles' outcomes. They speak the HTTP protocol themselves
-// (rawQueueClient): the client's listenQueue is not in js/ yet.
+// The producer and the listeners are the client in js/ (kv.enqueue, a
+// commit of enqueues, kv.listenQueue), as connect() makes it, in this
+// process (Node's fetch), every request through a counting `fetch`
+// (bench/batching.js), which also reads the settles' outcomes.
 
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { serverSentEvents } from '../js/streams.js';
-import { countRequests, requestCounter } from './batching.js';
+import { connect } from '../js/index.js';
+import { countRequests, REGION, requestCounter } from './batching.js';
 import { startOurs } from './emulators.js';
 import { quantile } from './stats.js';
 
@@ -50,8 +50,6 @@ export const DEFAULT_QUEUE_SETTINGS = {
   delaySpacingMs: 100,
   stallMs: 10_000,
 };
-
-const MAX_SETTLES = 64; // messages per POST /v1/queue/settle (docs/queues.md)
 
 /**
  * target: ours, as startOurs() (bench/emulators.js) returns it: each row,
@@ -94,6 +92,7 @@ async function throughputRow(target, fetch, settings, { run, producer, listeners
   let distinct = 0;
   const handler = (value) => {
     const i = session.indexOf(value, run, messages);
+    if (i < 0) return;
     if (deliveries[i]++ === 0) {
       deliveredAt[i] = performance.now();
       distinct++;
@@ -174,6 +173,7 @@ async function runLatency(target, fetch, settings, run) {
   const delivered = new Map(); // i -> when its handler was called (the first time)
   const handler = (value) => {
     const i = session.indexOf(value, run, settings.latencyRounds + settings.delayedRounds);
+    if (i < 0) return;
     if (!delivered.has(i)) delivered.set(i, performance.now());
     session.progress();
   };
@@ -239,7 +239,7 @@ class Session {
   lastAckAt = NaN;
   #counter = requestCounter();
   #settles = { requests: 0, outcomes: {} };
-  #queue;
+  #kv;
   #target;
   #where;
   #stallMs;
@@ -259,21 +259,22 @@ class Session {
       if (String(input).endsWith('/v1/queue/settle') && response.status === 200) this.#settled((await response.clone().json()).outcomes);
       return response;
     };
-    this.#queue = rawQueueClient(target, observing);
+    this.#kv = connect({ accessToken: target.token, region: REGION, endpoint: target.url, fetch: observing });
   }
 
   enqueue(value, options) {
-    return this.#queue.enqueue(value, options).then(() => this.progress());
+    return this.#kv.enqueue(value, options).then(() => this.progress());
   }
 
+  /** One commit of an enqueue per value. */
   enqueueMany(values) {
-    return this.#queue.enqueueMany(values).then(() => this.progress());
+    return values.reduce((atomic, value) => atomic.enqueue(value), this.#kv.atomic()).commit().then(() => this.progress());
   }
 
   /** Starts `count` listeners, and resolves once the store counts them. */
   async listen(handler, count, options) {
     for (let n = 0; n < count; n++) {
-      const listening = this.#queue.listen(handler, { ...options, signal: this.#controller.signal });
+      const listening = this.#kv.listenQueue(handler, { ...options, signal: this.#controller.signal });
       this.#listeners.push(listening.then(() => {
         if (!this.#controller.signal.aborted) this.#fail(new Error(`${this.#where}: a listener ended before it was stopped`));
       }, (error) => this.#fail(new Error(`${this.#where}: a listener failed: ${error.message}`, { cause: error }))));
@@ -285,14 +286,14 @@ class Session {
   async stop() {
     this.#controller.abort();
     await Promise.all(this.#listeners);
+    this.#kv.close();
   }
 
-  /** The index of `value`, a message of `run` below `count`; throws for any other value. */
+  /** The index of `value`, a message of `run` below `count`; any other value fails the session (-1). */
   indexOf(value, run, count) {
     if (value?.run === run && Number.isInteger(value.i) && value.i >= 0 && value.i < count) return value.i;
-    const error = new Error(`${this.#where}: a handler was given a value not enqueued: ${JSON.stringify(value)?.slice(0, 200)}`);
-    this.#fail(error);
-    throw error;
+    this.#fail(new Error(`${this.#where}: a handler was given a value not enqueued: ${JSON.stringify(value)?.slice(0, 200)}`));
+    return -1;
   }
 
   /** Something was delivered, acknowledged or enqueued: the waits check their conditions. */
@@ -379,65 +380,4 @@ async function queueStats(target) {
   const body = await response.json();
   if (response.status !== 200) throw new Error(`GET /v1/queue: ${response.status} ${JSON.stringify(body)}`);
   return body;
-}
-
-/**
- * The queue over its HTTP protocol (docs/queues.md), as the client does
- * it: enqueue, a commit of many enqueues, and listen(handler, {
- * concurrency, visibilityTimeout, signal }), which hands each message's
- * value to `handler`, settles the outcomes of a turn of the event loop in
- * one request (at most 64 messages), and resolves once `signal` aborted
- * and its handlers' settles were answered.
- */
-function rawQueueClient(target, fetch) {
-  const headers = { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' };
-  const post = async (path, body, signal) => {
-    const response = await fetch(`${target.url}/v1/${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal });
-    if (response.status === 200 && path === 'queue/listen') return response;
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`POST /v1/${path}: ${response.status} ${text.slice(0, 300)}`);
-    return JSON.parse(text);
-  };
-  const commit = async (enqueues) => {
-    const answer = await post('atomic', { enqueues });
-    if (answer.ok !== true) throw new Error(`POST /v1/atomic: ${JSON.stringify(answer)}`);
-  };
-  return {
-    enqueue: (value, options) => commit([{ value, ...options }]),
-    enqueueMany: (values) => commit(values.map((value) => ({ value }))),
-    async listen(handler, { concurrency, visibilityTimeout, signal }) {
-      const response = await post('queue/listen', { concurrency, visibilityTimeout }, signal);
-      let pending = [];
-      let sent;
-      const settle = (message) => {
-        if (pending.length === 0) {
-          sent = new Promise((resolve) => setTimeout(resolve, 0)).then(() => {
-            const messages = pending;
-            pending = [];
-            const requests = [];
-            for (let first = 0; first < messages.length; first += MAX_SETTLES) {
-              requests.push(post('queue/settle', { messages: messages.slice(first, first + MAX_SETTLES) }));
-            }
-            return Promise.all(requests);
-          });
-        }
-        pending.push(message);
-        return sent;
-      };
-      const running = [];
-      try {
-        for await (const event of serverSentEvents(response.body)) {
-          if (event.type !== 'message') throw new Error(`the listen stream sent ${event.type}: ${event.data}`);
-          const { id, delivery, value } = JSON.parse(event.data);
-          const ok = Promise.resolve().then(() => handler(value)).then(() => true, () => false);
-          running.push(ok.then((outcome) => settle({ id, delivery, ok: outcome })));
-        }
-        throw new Error('the listen stream ended');
-      } catch (error) {
-        if (!signal.aborted) throw error;
-      } finally {
-        await Promise.all(running);
-      }
-    },
-  };
 }

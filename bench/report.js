@@ -304,8 +304,8 @@ export function queueSection({ queue }) {
     + ` next round; then ${int(settings.delayedRounds)} messages enqueued one after another with delays of ${int(settings.delayMs)} ms,`
     + ` ${settings.delaySpacingMs} ms more for each next one (so each comes due alone): late past due is the handler's call less the`
     + ' enqueue\'s start and its delay, an upper bound (the store reads its clock between the enqueue\'s start and its answer);'
-    + ' a message handed over before its due time fails the run. The producer and listeners run in the bench\'s own Node process'
-    + ' (Node\'s fetch) and speak the HTTP protocol themselves (the client\'s listenQueue is not in js/ yet). Load average: the'
+    + ' a message handed over before its due time fails the run. The producer and listeners are the client in js/'
+    + ' (`kv.enqueue`, `kv.atomic().enqueue(…).commit()`, `kv.listenQueue`) in the bench\'s own Node process (Node\'s fetch). Load average: the'
     + ' 1-minute figure at the start and the end of the mode\'s part.',
     ...(problems.length ? ['The first answer other than a 200, per row:', problems.join('\n')] : []),
   ].join('\n\n');

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "kv_limits.h"
 #include "store_test_fixture.h"
 
@@ -229,6 +232,147 @@ TEST_F(QueueTest, AFullQueueRefusesMoreWhole) {
   EXPECT_EQ(TryCommit(std::move(more), &result).code(), Code::kQueueFull);
   EXPECT_FALSE(Read("k").found);
   EXPECT_EQ(Stats().depth, kMaxQueuedMessages);
+}
+
+// Thousands of random enqueues, leases, settles and clock steps against a
+// model of the queue: every lease, settlement and figure as predicted, every
+// dead letter written, and the storage back to the entries' alone at the end.
+TEST_F(QueueTest, RandomOperationsMatchAModel) {
+  struct Held {
+    int64_t ready_at;  // or the lease's deadline
+    bool leased = false;
+    int64_t delivery = 0, failures = 0;
+    std::vector<uint32_t> schedule;
+    std::string dead_key, value;
+  };
+  std::map<int64_t, Held> model;
+  int64_t next_id = 1;
+  uint64_t delivered = 0, retried = 0, dead_lettered = 0;
+  std::map<std::string, std::string> letters;  // dead key -> value
+  std::vector<Store::LeasedMessage> leases;    // handed out, maybe stale
+  std::mt19937 random(20261202);
+  auto pick = [&](int n) { return static_cast<int>(random() % n); };
+  const uint64_t base_bytes = State().storage_bytes;
+  const auto fail = [&](int64_t id, Held& held) {
+    if (static_cast<size_t>(held.failures) < held.schedule.size()) {
+      held.ready_at = now_ms_ + held.schedule[held.failures];
+      held.leased = false;
+      ++held.failures;
+      ++retried;
+      return Store::Settlement::kRetrying;
+    }
+    if (!held.dead_key.empty()) letters[held.dead_key] = held.value;
+    model.erase(id);
+    ++dead_lettered;
+    return Store::Settlement::kDeadLettered;
+  };
+  // A lease first fails the leases past their deadline, oldest first.
+  const auto expire = [&] {
+    std::vector<std::pair<int64_t, int64_t>> expired;
+    for (const auto& [id, held] : model) {
+      if (held.leased && held.ready_at <= now_ms_) {
+        expired.push_back({held.ready_at, id});
+      }
+    }
+    std::sort(expired.begin(), expired.end());
+    for (const auto& [deadline, id] : expired) fail(id, model.at(id));
+  };
+  for (int step = 0; step < 3000; ++step) {
+    const int op = pick(10);
+    if (op < 3) {
+      std::vector<Enqueue> enqueues;
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) {
+        const int64_t id = next_id++;
+        Held held;
+        held.ready_at = now_ms_ + std::vector<int64_t>{0, 0, 50, 500}[pick(4)];
+        for (int j = 0, k = pick(4); j < k; ++j) {
+          held.schedule.push_back(std::vector<uint32_t>{0, 10, 100}[pick(3)]);
+        }
+        held.value = std::to_string(id);
+        if (pick(2)) held.dead_key = "dead" + std::to_string(id);
+        Enqueue enqueue =
+            Message(held.value, held.ready_at - now_ms_, held.schedule);
+        if (!held.dead_key.empty()) {
+          enqueue.keys_if_undelivered = {Key(held.dead_key)};
+        }
+        enqueues.push_back(std::move(enqueue));
+        model[id] = std::move(held);
+      }
+      MustEnqueue(std::move(enqueues));
+    } else if (op < 6) {
+      const size_t max = pick(5);
+      const int64_t visibility = pick(2) ? 100 : 1000;
+      // Expected: expired leases fail first, then due messages in order.
+      expire();
+      std::vector<std::pair<int64_t, int64_t>> due;
+      for (const auto& [id, held] : model) {
+        if (!held.leased && held.ready_at <= now_ms_) {
+          due.push_back({held.ready_at, id});
+        }
+      }
+      std::sort(due.begin(), due.end());
+      if (due.size() > max) due.resize(max);
+      const auto leased = Lease(max, visibility).messages;
+      ASSERT_EQ(leased.size(), due.size()) << "step " << step;
+      for (size_t i = 0; i < due.size(); ++i) {
+        Held& held = model.at(due[i].second);
+        held.leased = true;
+        held.ready_at = now_ms_ + visibility;
+        ++held.delivery;
+        ASSERT_EQ(leased[i].id, due[i].second) << "step " << step;
+        ASSERT_EQ(leased[i].delivery, held.delivery);
+        ASSERT_EQ(leased[i].failures, held.failures);
+        ASSERT_EQ(leased[i].value, held.value);
+        leases.push_back(leased[i]);
+      }
+    } else if (op < 8 && !leases.empty()) {
+      const size_t index = pick(static_cast<int>(leases.size()));
+      const Store::LeasedMessage lease = leases[index];
+      const bool ok = pick(3) > 0;
+      auto it = model.find(lease.id);
+      Store::Settlement expected = Store::Settlement::kStale;
+      if (it != model.end() && it->second.leased &&
+          it->second.delivery == lease.delivery) {
+        if (ok) {
+          expected = Store::Settlement::kAcked;
+          model.erase(it);
+          ++delivered;
+        } else {
+          expected = fail(lease.id, it->second);
+        }
+      }
+      ASSERT_EQ(Settle(lease, ok), expected) << "step " << step;
+    } else {
+      now_ms_ += std::vector<int64_t>{0, 10, 100, 600}[pick(4)];
+    }
+    if (step % 100 == 0) {
+      const Store::QueueStats stats = Stats();
+      ASSERT_EQ(stats.depth, model.size());
+      ASSERT_EQ(stats.delivered, delivered);
+      ASSERT_EQ(stats.retried, retried);
+      ASSERT_EQ(stats.dead_lettered, dead_lettered);
+      uint64_t in_flight = 0;
+      for (const auto& [id, held] : model) in_flight += held.leased;
+      ASSERT_EQ(stats.in_flight, in_flight);
+    }
+  }
+  // Drain: every message acknowledged (failed leases and retries included).
+  while (!model.empty()) {
+    now_ms_ += 1000;
+    expire();
+    for (const auto& lease : Lease(kMaxQueueConcurrency).messages) {
+      ASSERT_EQ(Settle(lease, true), Store::Settlement::kAcked);
+      model.erase(lease.id);
+    }
+  }
+  uint64_t letter_bytes = 0;
+  for (const auto& [key, value] : letters) {
+    EXPECT_EQ(Read(key).value, value);
+    letter_bytes += Key(key).size() + value.size();
+  }
+  EXPECT_GT(letters.size(), 0u);
+  EXPECT_EQ(State().storage_bytes, base_bytes + letter_bytes);
+  EXPECT_EQ(Stats().depth, 0u);
 }
 
 }  // namespace

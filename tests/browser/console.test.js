@@ -537,6 +537,9 @@ test('an expired session and a rotated token return to sign-in', async (t) => {
   const page = await openConsole(t);
   await signInStore(page, store);
   await page.getByText('0 keys in this store').waitFor();
+  // Every answered request extends the session: let the page's loads finish
+  // first, or a late one undoes the expiry set here.
+  await page.waitForLoadState('networkidle');
   await page.evaluate((key) => {
     const session = JSON.parse(sessionStorage.getItem(key));
     sessionStorage.setItem(key, JSON.stringify({ ...session, expiresAt: Date.now() - 1 }));

@@ -220,6 +220,43 @@ TEST_F(QueueTest, ADeadLetterIsWrittenEvenPastTheStorageLimit) {
   EXPECT_TRUE(Read("dead9").found);
 }
 
+TEST_F(QueueTest, IdsAreNeverReusedSoALateSettleNamesNoNewerMessage) {
+  MustEnqueue({Message("1")});
+  const auto first = Lease(1).messages.at(0);
+  EXPECT_EQ(Settle(first, true), Store::Settlement::kAcked);
+  MustEnqueue({Message("2")});
+  const auto second = Lease(1).messages.at(0);
+  EXPECT_NE(second.id, first.id);
+  // A retried settle of the first (its answer lost) changes nothing.
+  EXPECT_EQ(Settle(first, true), Store::Settlement::kStale);
+  EXPECT_EQ(Stats().depth, 1u);
+}
+
+TEST_F(QueueTest, ADeadLetterIsWrittenPastALoweredOperationsLimit) {
+  Enqueue enqueue = Message("\"x\"", 0, {});
+  enqueue.keys_if_undelivered = {Key("dead")};
+  MustEnqueue({enqueue, Message("2")});
+  SetLimits(1, std::nullopt);  // below what the store has used
+  const auto leased = Lease(2).messages;
+  ASSERT_EQ(leased.size(), 2u);
+  EXPECT_EQ(Settle(leased[0], false), Store::Settlement::kDeadLettered);
+  SetLimits(std::nullopt, std::nullopt);  // to read it back
+  EXPECT_EQ(Read("dead").value, "\"x\"");
+}
+
+TEST_F(QueueTest, ACommitRefusedForAFullQueueCostsNothing) {
+  for (uint64_t held = 0; held < kMaxQueuedMessages;
+       held += kMaxEnqueuesPerCommit) {
+    MustEnqueue(std::vector<Enqueue>(kMaxEnqueuesPerCommit, Message("1")));
+  }
+  const uint64_t used = Used();
+  CommitRequest more;
+  more.enqueues.push_back(Message("1"));
+  CommitResult result;
+  EXPECT_EQ(TryCommit(std::move(more), &result).code(), Code::kQueueFull);
+  EXPECT_EQ(Used(), used);
+}
+
 TEST_F(QueueTest, AFullQueueRefusesMoreWhole) {
   for (uint64_t held = 0; held < kMaxQueuedMessages;
        held += kMaxEnqueuesPerCommit) {

@@ -125,13 +125,14 @@ std::string_view StatementSql(Statement statement) {
       return "SELECT day, month, month_ops, storage_bytes FROM kv_usage_daily "
              "WHERE day >= ?1 ORDER BY day";
     case Statement::kCreateQueue:
-      // id: enqueue order; ready_at: when it is next due or, while leased
-      // (leased = 1), its lease's deadline, so that one index finds both;
-      // value: stored form; undelivered and backoff: queue.cc's grammar;
-      // failures: failed deliveries so far; delivery: deliveries started;
-      // bytes: what it counts toward the store's storage.
+      // id: enqueue order, never reused (AUTOINCREMENT), so a late settle
+      // of an acknowledged message can never name a newer one; ready_at: when
+      // it is next due or, while leased (leased = 1), its lease's deadline, so
+      // that one index finds both; value: stored form; undelivered and backoff:
+      // queue.cc's grammar; failures: failed deliveries so far; delivery:
+      // deliveries started; bytes: what it counts toward the store's storage.
       return "CREATE TABLE IF NOT EXISTS kv_queue ("
-             "id INTEGER PRIMARY KEY, ready_at INTEGER NOT NULL, "
+             "id INTEGER PRIMARY KEY AUTOINCREMENT, ready_at INTEGER NOT NULL, "
              "enqueued_at INTEGER NOT NULL, value BLOB NOT NULL, "
              "undelivered BLOB NOT NULL, backoff BLOB NOT NULL, "
              "failures INTEGER NOT NULL DEFAULT 0, "

@@ -618,7 +618,8 @@ Status Store::CommitWith(const CommitRequest& request, bool prepaid,
               : std::max<uint64_t>(1, request.checks.size() +
                                           request.mutations.size() +
                                           request.enqueues.size());
-  KV_RETURN_IF_ERROR(CheckOperations(cost));
+  // A dead letter (prepaid) is written even past a limit lowered since.
+  if (!prepaid) KV_RETURN_IF_ERROR(CheckOperations(cost));
   Rows rows;
   for (size_t i = 0; i < request.checks.size(); ++i) {
     const Check& check = request.checks[i];
@@ -637,8 +638,9 @@ Status Store::CommitWith(const CommitRequest& request, bool prepaid,
   int64_t delta;
   std::vector<std::string> counters;  // the new value of each counter mutation
   KV_RETURN_IF_ERROR(PlanCommit(request, prepaid, &counters, &delta));
-  KV_RETURN_IF_ERROR(Charge(cost));
+  // Before the charge: a commit refused queue_full costs nothing.
   KV_RETURN_IF_ERROR(WriteEnqueues(request.enqueues));
+  if (!prepaid) KV_RETURN_IF_ERROR(Charge(cost));
   const Version version = state_.version + 1;
   for (size_t i = 0; i < request.mutations.size(); ++i) {
     const Mutation& mutation = request.mutations[i];
